@@ -1,0 +1,1 @@
+"""The acceptance harness: provisioning, process launching, clients, actors, reporting."""

@@ -1,0 +1,99 @@
+"""An HTTP client of the queue API (shared/API.md section 1), as an outside client sees it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+
+@dataclass
+class ApiResponse:
+    status: int
+    body: Any
+    headers: dict[str, str]
+    raw: bytes
+
+    @property
+    def error_code(self) -> str | None:
+        if isinstance(self.body, dict) and isinstance(self.body.get("error"), dict):
+            return self.body["error"].get("code")
+        return None
+
+
+class ApiError(AssertionError):
+    def __init__(self, what: str, response: ApiResponse) -> None:
+        super().__init__(f"{what}: HTTP {response.status} {response.body!r}")
+        self.response = response
+
+
+class ApiClient:
+    def __init__(self, base_url: str, session: aiohttp.ClientSession, token: str | None = None) -> None:
+        self.base_url, self.session, self.token = base_url.rstrip("/"), session, token
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    async def request(self, method: str, path: str, *, json: Any = None, data: Any = None, params: dict | None = None,
+                      headers: dict | None = None) -> ApiResponse:
+        async with self.session.request(method, self.base_url + path, json=json, data=data, params=params,
+                                        headers=self.headers() | (headers or {})) as resp:
+            raw = await resp.read()
+            body: Any = raw
+            if resp.content_type == "application/json":
+                import json as _json
+
+                body = _json.loads(raw)
+            return ApiResponse(resp.status, body, dict(resp.headers), raw)
+
+    async def expect(self, status: int, method: str, path: str, **kw) -> Any:
+        response = await self.request(method, path, **kw)
+        if response.status != status:
+            raise ApiError(f"{method} {path} expected {status}", response)
+        return response.body
+
+    # --------------------------------------------------------- the contract's routes
+    async def register(self, username: str, password: str) -> dict:
+        return await self.expect(201, "POST", "/api/auth/register", json={"username": username, "password": password})
+
+    async def login(self, username: str, password: str) -> dict:
+        body = await self.expect(200, "POST", "/api/auth/login", json={"username": username, "password": password})
+        self.token = body["token"]
+        return body
+
+    async def create_project(self, name: str) -> dict:
+        return await self.expect(201, "POST", "/api/projects", json={"name": name})
+
+    async def upload(self, project_id: int, files: list[tuple[str, bytes]]) -> list[dict]:
+        form = aiohttp.FormData()
+        for name, data in files:
+            form.add_field("file", data, filename=name, content_type="application/octet-stream")
+        return await self.expect(201, "POST", f"/api/projects/{project_id}/images", data=form)
+
+    async def segment(self, project_id: int, **body) -> dict:
+        return await self.expect(202, "POST", f"/api/projects/{project_id}/segmentations", json=body)
+
+    async def batch(self, batch_id: int) -> dict:
+        return await self.expect(200, "GET", f"/api/batches/{batch_id}")
+
+    async def job(self, job_id: int) -> dict:
+        return await self.expect(200, "GET", f"/api/jobs/{job_id}")
+
+    async def image(self, image_id: int) -> dict:
+        return await self.expect(200, "GET", f"/api/images/{image_id}")
+
+    async def images(self, project_id: int) -> list[dict]:
+        return await self.expect(200, "GET", f"/api/projects/{project_id}/images")
+
+    async def mask(self, image_id: int) -> bytes:
+        response = await self.request("GET", f"/api/images/{image_id}/mask")
+        if response.status != 200 or response.headers.get("Content-Type") != "image/png":
+            raise ApiError(f"mask of image {image_id}", response)
+        return response.raw
+
+    async def polygons(self, image_id: int) -> dict:
+        return await self.expect(200, "GET", f"/api/images/{image_id}/polygons")
+
+    async def cancel(self, batch_id: int) -> dict:
+        return await self.expect(200, "POST", f"/api/batches/{batch_id}/cancel")

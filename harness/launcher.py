@@ -1,0 +1,133 @@
+"""Starts the system under test: inference server(s), queue API(s), worker(s).
+
+Each service runs as its own ``python -m`` process on a free loopback port
+(port 0: the service picks one and prints it in its ready line), and counts
+as started only when its ``/ready`` answers 200 within a bounded time.  Logs
+go to one file per process under the run's log folder.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from .processes import ManagedProcess, ProcessFailed, python_module
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class SystemConfig:
+    lanes: int = 4
+    workers: int = 1
+    apis: int = 1
+    worker_concurrency: int = 4
+    max_running: int = 4
+    lease_s: float = 30.0
+    poll_interval_s: float = 1.0
+    retry_backoff_s: float = 0.5
+    max_attempts: int = 3
+    pool_size: int = 50
+    ready_timeout_s: float = 120.0
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+class SystemUnderTest:
+    """The running system; ``stop()`` stops every process it started, in reverse order."""
+
+    def __init__(self, database_url: str, log_dir: Path, config: SystemConfig | None = None) -> None:
+        self.database_url, self.log_dir = database_url, log_dir
+        self.config = config or SystemConfig()
+        self.inference: list[ManagedProcess] = []
+        self.apis: list[ManagedProcess] = []
+        self.workers: list[ManagedProcess] = []
+        self._ids = itertools.count(1)
+
+    # ------------------------------------------------------------ start
+    def _spawn(self, name: str, module: str, env: dict[str, str]) -> ManagedProcess:
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "INFERENCE_URL", "PORT", "HOST"))}
+        proc = ManagedProcess(name, python_module(module), base | env | self.config.extra_env, self.log_dir / f"{name}.log", ROOT)
+        return proc.start()
+
+    def _await_http(self, proc: ManagedProcess) -> str:
+        address = proc.wait_ready(self.config.ready_timeout_s)
+        deadline = time.monotonic() + self.config.ready_timeout_s
+        while True:
+            if not proc.alive():
+                raise ProcessFailed(f"{proc.name} exited with {proc.proc.returncode}\n{proc.tail()}")
+            try:
+                if requests.get(f"{address}/ready", timeout=2).status_code == 200:
+                    return address
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise ProcessFailed(f"{proc.name} at {address} was not ready within {self.config.ready_timeout_s:g} s\n{proc.tail()}")
+            time.sleep(0.1)
+
+    def start(self) -> SystemUnderTest:
+        try:
+            self.start_inference()
+            for _ in range(self.config.apis):
+                self.start_api()
+            for _ in range(self.config.workers):
+                self.start_worker()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def start_inference(self, **env: str) -> ManagedProcess:
+        c = self.config
+        proc = self._spawn(f"inference-{len(self.inference) + 1}", "system.inference",
+                           {"HOST": "127.0.0.1", "PORT": "0", "LANES": str(c.lanes)} | env)
+        self.inference.append(proc)
+        self._await_http(proc)
+        return proc
+
+    @property
+    def inference_urls(self) -> str:
+        return ",".join(p.address for p in self.inference if p.address)
+
+    def start_api(self, **env: str) -> ManagedProcess:
+        c = self.config
+        proc = self._spawn(f"queue-{len(self.apis) + 1}", "system.queue", {
+            "HOST": "127.0.0.1", "PORT": "0", "DATABASE_URL": self.database_url, "INFERENCE_URL": self.inference_urls,
+            "POOL_SIZE": str(c.pool_size), "MAX_ATTEMPTS": str(c.max_attempts)} | env)
+        self.apis.append(proc)
+        self._await_http(proc)
+        return proc
+
+    def start_worker(self, **env: str) -> ManagedProcess:
+        c = self.config
+        n = next(self._ids)
+        proc = self._spawn(f"worker-{n}", "system.queue.worker", {
+            "DATABASE_URL": self.database_url, "INFERENCE_URL": self.inference_urls, "WORKER_NAME": f"worker-{n}",
+            "WORKER_CONCURRENCY": str(c.worker_concurrency), "MAX_RUNNING": str(c.max_running),
+            "LEASE_SECONDS": str(c.lease_s), "POLL_INTERVAL": str(c.poll_interval_s),
+            "RETRY_BACKOFF": str(c.retry_backoff_s), "MAX_ATTEMPTS": str(c.max_attempts)} | env)
+        self.workers.append(proc)
+        proc.wait_ready(self.config.ready_timeout_s)
+        return proc
+
+    @property
+    def api_url(self) -> str:
+        return self.apis[0].address
+
+    # ------------------------------------------------------------ stop
+    def processes(self) -> list[ManagedProcess]:
+        return [*self.inference, *self.apis, *self.workers]
+
+    def stop(self) -> dict[str, int | None]:
+        """Workers first (they finish their jobs), then APIs, then inference."""
+        codes = {}
+        for proc in [*reversed(self.workers), *reversed(self.apis), *reversed(self.inference)]:
+            codes[proc.name] = proc.stop()
+        return codes
+
+    def logs(self) -> dict[str, str]:
+        return {p.name: p.log_text() for p in self.processes()}

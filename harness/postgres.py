@@ -1,0 +1,201 @@
+"""PostgreSQL for a test run: one interface, three strategies.
+
+- ``external``: a ``DATABASE_URL`` the user gives; nothing is started or deleted.
+- ``testcontainers``: a pinned ``postgres:16`` image, when a Docker engine answers.
+- ``embedded``: a throwaway cluster from the local PostgreSQL binaries, in a temp
+  dir, on a free loopback port, run as the ``postgres`` user when we are root,
+  deleted at the end.
+
+``auto`` (the default) takes external if a URL is given, else Testcontainers if
+Docker answers, else embedded.  Readiness is a real query answered, never a log
+line.  Every strategy yields a :class:`Database` with a plain ``postgresql://``
+URL (asyncpg wants no driver suffix) and the server's version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+
+from .processes import child_preexec
+
+POSTGRES_IMAGE = "postgres:16.4"
+STRATEGIES = ("auto", "external", "testcontainers", "embedded")
+_NOTHING_WORKS = """\
+No PostgreSQL could be provisioned ({why}).
+Do one of these:
+  - install the PostgreSQL server binaries (Debian: `apt-get install -y postgresql`;
+    the harness looks in /usr/lib/postgresql/*/bin and on PATH for initdb and postgres),
+  - start a Docker engine so Testcontainers can run {image},
+  - or point the harness at a server you run: DATABASE_URL=postgresql://user:pass@host:port/db
+    (or `behave -D database_url=...`)."""
+
+
+class ProvisioningError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Database:
+    url: str
+    strategy: str
+    version: str
+
+
+async def query_version(url: str, timeout: float = 3.0) -> str:
+    conn = await asyncpg.connect(url, timeout=timeout)
+    try:
+        return await conn.fetchval("SHOW server_version")
+    finally:
+        await conn.close()
+
+
+def _version(url: str) -> str:
+    return asyncio.run(query_version(url))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def docker_answers() -> bool:
+    try:
+        import docker
+
+        client = docker.from_env(timeout=2)
+        client.ping()
+        client.close()
+        return True
+    except Exception:
+        return False
+
+
+def find_pg_bin() -> Path | None:
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name), reverse=True)
+    for d in candidates:
+        if Path(d, "initdb").exists() and Path(d, "postgres").exists():
+            return Path(d)
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb and shutil.which("postgres") else None
+
+
+@contextlib.contextmanager
+def external(url: str) -> Iterator[Database]:
+    try:
+        version = _version(url)
+    except Exception as exc:
+        raise ProvisioningError(f"the DATABASE_URL given does not answer: {type(exc).__name__}: {exc}") from None
+    yield Database(url, "external", version)
+
+
+@contextlib.contextmanager
+def testcontainers() -> Iterator[Database]:
+    from testcontainers.postgres import PostgresContainer
+
+    with PostgresContainer(POSTGRES_IMAGE, driver=None) as pg:
+        url = pg.get_connection_url()
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                version = _version(url)
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        yield Database(url, "testcontainers", version)
+
+
+@contextlib.contextmanager
+def embedded(log_path: Path | None = None, ready_timeout: float = 30.0) -> Iterator[Database]:
+    bin_dir = find_pg_bin()
+    if bin_dir is None:
+        raise ProvisioningError("no initdb/postgres binaries found")
+    as_user = None
+    if os.geteuid() == 0:  # initdb and postgres refuse to run as root
+        try:
+            as_user = pwd.getpwnam("postgres")
+        except KeyError:
+            raise ProvisioningError("running as root, and there is no 'postgres' user to run the server as") from None
+    root = Path(tempfile.mkdtemp(prefix="paraseg-pg-"))
+    data, sock = root / "data", root / "sock"
+    sock.mkdir()
+    if as_user:
+        for p in (root, sock):
+            os.chown(p, as_user.pw_uid, as_user.pw_gid)
+    user_kw = {"user": as_user.pw_uid, "group": as_user.pw_gid, "extra_groups": []} if as_user else {}
+    proc = None
+    try:
+        subprocess.run(
+            [str(bin_dir / "initdb"), "-D", str(data), "-U", "paraseg", "--auth=trust", "-E", "UTF8", "--no-sync"],
+            check=True, capture_output=True, cwd=root, **user_kw,
+        )
+        port = free_port()
+        log = open(log_path or root / "postgres.log", "ab")
+        proc = subprocess.Popen(
+            [str(bin_dir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(sock),
+             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
+             "-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers=128MB"],
+            stdout=log, stderr=subprocess.STDOUT, cwd=root, preexec_fn=child_preexec, **user_kw,
+        )
+        log.close()
+        url = f"postgresql://paraseg@127.0.0.1:{port}/postgres"
+        deadline = time.monotonic() + ready_timeout
+        while True:
+            if proc.poll() is not None:
+                raise ProvisioningError(f"postgres exited with {proc.returncode}; see {log_path or root / 'postgres.log'}")
+            try:
+                version = _version(url)
+                break
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                if time.monotonic() > deadline:
+                    raise ProvisioningError(f"postgres did not answer within {ready_timeout:g} s") from None
+                time.sleep(0.1)
+        yield Database(url, "embedded", version)
+    except subprocess.CalledProcessError as exc:
+        raise ProvisioningError(f"initdb failed: {exc.stderr.decode(errors='replace').strip()}") from None
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(2)  # SIGINT: fast shutdown
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def provision(strategy: str = "auto", url: str | None = None, log_path: Path | None = None) -> Iterator[Database]:
+    """Start (or reach) PostgreSQL by ``strategy``; stop and delete what was started."""
+    if strategy not in STRATEGIES:
+        raise ProvisioningError(f"unknown postgres strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    if strategy == "external" or (strategy == "auto" and url):
+        if not url:
+            raise ProvisioningError("the external strategy needs DATABASE_URL (or -D database_url=...)")
+        cm = external(url)
+    elif strategy == "testcontainers" or (strategy == "auto" and docker_answers()):
+        if strategy == "testcontainers" and not docker_answers():
+            raise ProvisioningError(_NOTHING_WORKS.format(why="testcontainers was asked for, but no Docker engine answers", image=POSTGRES_IMAGE))
+        cm = testcontainers()
+    else:
+        if find_pg_bin() is None:
+            raise ProvisioningError(_NOTHING_WORKS.format(why="no Docker engine answers and no local PostgreSQL binaries were found", image=POSTGRES_IMAGE))
+        cm = embedded(log_path)
+    with cm as db:
+        yield db

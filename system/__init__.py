@@ -1,0 +1,1 @@
+"""paraseg: the system under test (queue service, workers, inference server, web page)."""

@@ -1,0 +1,57 @@
+"""Running a service process: flags with environment defaults, a ready line, SIGTERM.
+
+Each entry point reads its settings from flags whose defaults come from an
+environment variable of the same meaning (shared/API.md section 3), prints
+exactly one ``<name> ready on http://host:port`` line once it serves (port 0
+picks a free port, and the line tells which), and stops cleanly on SIGTERM or
+SIGINT: it stops accepting, finishes what runs, releases its resources, exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+from aiohttp import web
+
+from .http import ready_line
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(name, default)
+
+
+def add_common_flags(parser: argparse.ArgumentParser, default_port: int) -> None:
+    parser.add_argument("--host", default=env("HOST", "127.0.0.1"), help="address to bind (HOST)")
+    parser.add_argument("--port", type=int, default=int(env("PORT", str(default_port))), help="port; 0 picks a free one (PORT)")
+    parser.add_argument("--log-level", default=env("LOG_LEVEL", "INFO"), help="logging level (LOG_LEVEL)")
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s")
+
+
+async def wait_for_stop_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def serve_app(app: web.Application, name: str, host: str, port: int, shutdown_timeout: float = 10.0) -> None:
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=shutdown_timeout)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound = runner.addresses[0][1] if runner.addresses else port
+        print(ready_line(name, host, bound), flush=True)
+        await wait_for_stop_signal()
+        logging.getLogger(name).info("stopping")
+    finally:
+        await runner.cleanup()

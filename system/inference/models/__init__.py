@@ -1,0 +1,32 @@
+"""The segmentation networks the server can load, by name.
+
+Every network maps a normalised N x 1 x S x S grayscale batch to N x 1 x S x S
+logits, S being ``INPUT_SIZE``.  ``build(name)`` returns an untrained instance;
+the trained weights live in ``system/inference/weights/<name>.pt`` and are named,
+with their sha256, in ``weights/manifest.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from torch import nn
+
+from .unet import UNet
+
+INPUT_SIZE = 128
+
+# Every model name the API accepts (shared/API.md).  A name without a builder
+# or without weights is reported ``unavailable`` and served by its fallback.
+KNOWN_MODELS = ("unet", "resunet_cbam", "hrnet")
+
+BUILDERS: dict[str, Callable[[], nn.Module]] = {
+    "unet": lambda: UNet(base=8),
+}
+
+
+def build(name: str) -> nn.Module:
+    try:
+        return BUILDERS[name]()
+    except KeyError:
+        raise KeyError(f"unknown model {name!r}; known: {sorted(BUILDERS)}") from None

@@ -1,0 +1,71 @@
+"""Decode, normalise and post-process: the CPU stages around a forward pass.
+
+These run in worker threads, never on the event loop.  The same functions serve
+training, evaluation and the server, so the model always sees what it was
+trained on.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+
+from ..common import images
+from ..common.images import InvalidImage
+
+
+
+def decode(data: bytes) -> np.ndarray:
+    """Bytes of a PNG, JPEG or TIFF to a uint8 H x W grayscale array, or ``InvalidImage``."""
+    try:
+        return images.decode_gray(data)
+    except images.UnsupportedType as exc:
+        raise InvalidImage(str(exc)) from None
+
+
+def to_input(gray: np.ndarray, size: int) -> torch.Tensor:
+    """H x W uint8 to a 1 x size x size float tensor, standardised per image."""
+    small = cv2.resize(gray.astype(np.float32), (size, size), interpolation=cv2.INTER_AREA)
+    small = (small - small.mean()) / max(float(small.std()), 1.0)
+    return torch.from_numpy(small)[None]
+
+
+def to_mask(logits: torch.Tensor, height: int, width: int, threshold: float) -> np.ndarray:
+    """1 x S x S logits to an H x W uint8 mask of 0 and 255.
+
+    The logits are resized (not the thresholded mask), so the outline is placed
+    with sub-pixel accuracy at the original resolution.
+    """
+    small = logits.detach().float().cpu().numpy()[0]
+    big = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+    cut = float(np.log(threshold / (1.0 - threshold)))  # sigmoid(x) > t  <=>  x > logit(t)
+    return np.where(big > cut, 255, 0).astype(np.uint8)
+
+
+def polygons(mask: np.ndarray, min_area: float = 4.0) -> list[dict]:
+    """Outlines of a 0/255 mask: external boundaries and the holes inside them."""
+    contours, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    out: list[dict] = []
+    if hierarchy is None:
+        return out
+    for contour, (_next, _prev, _child, parent) in zip(contours, hierarchy[0]):
+        if len(contour) < 3 or cv2.contourArea(contour) < min_area:
+            continue
+        simplified = cv2.approxPolyDP(contour, 0.75, True)
+        if len(simplified) < 3:
+            simplified = contour
+        out.append(
+            {
+                "type": "external" if parent < 0 else "internal",
+                "points": simplified.reshape(-1, 2).tolist(),
+            }
+        )
+    return out
+
+
+def encode_png(mask: np.ndarray) -> bytes:
+    ok, buf = cv2.imencode(".png", mask)
+    if not ok:  # pragma: no cover - cv2 only fails on invalid arrays
+        raise RuntimeError("PNG encoding failed")
+    return buf.tobytes()

@@ -1,0 +1,218 @@
+"""The inference server's HTTP side (shared/API.md section 2)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import torch
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
+
+from ..common.http import ApiError, error_middleware
+from . import preprocess
+from .batcher import MicroBatcher, QueueFull, Request
+from .gpu import GpuProbe
+from .lanes import LanePool, LaneResult
+from .models import INPUT_SIZE, KNOWN_MODELS
+from .registry import ModelRegistry, ModelUnavailable
+
+log = logging.getLogger(__name__)
+
+MIN_THRESHOLD, MAX_THRESHOLD = 0.05, 0.95
+
+
+@dataclass(frozen=True)
+class Settings:
+    lanes: int = 4
+    max_batch: int = 1
+    max_wait_ms: float = 2.0
+    max_queue: int = 64
+    timeout_s: float = 30.0
+    device: str = "cpu"
+    weights_dir: str | None = None
+    max_body_bytes: int = 64 * 1024 * 1024
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter("inference_requests_total", "Segment requests by model asked and outcome", ["model", "outcome"], registry=r)
+        self.fallbacks = Counter("inference_fallbacks_total", "Requests served by a fallback model", ["model", "fallback"], registry=r)
+        self.failures = Counter("inference_failures_total", "Requests that got an error", ["model", "code"], registry=r)
+        self.lanes_in_use = Gauge("inference_lanes_in_use", "Lanes running a forward pass now", registry=r)
+        self.lanes_allowed = Gauge("inference_lanes_allowed", "Lanes allowed to take work", registry=r)
+        self.oom_events = Counter("inference_oom_events_total", "Forward passes that ran out of memory", registry=r)
+        self.queue_depth = Gauge("inference_queue_depth", "Requests waiting for a lane", registry=r)
+        self.gpu_util = Gauge("inference_gpu_utilization_percent", "GPU utilisation (NVML)", registry=r)
+        self.gpu_mem = Gauge("inference_gpu_memory_used_bytes", "GPU memory used (NVML)", registry=r)
+        self.gpu_present = Gauge("inference_gpu_present", "1 when NVML sees an NVIDIA GPU", registry=r)
+
+
+class InferenceService:
+    """Owns the registry, the batcher, the lanes and the CPU pool for pre/post-processing."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.device = torch.device(settings.device)
+        kwargs = {"weights_dir": __import__("pathlib").Path(settings.weights_dir)} if settings.weights_dir else {}
+        self.registry = ModelRegistry(device=self.device, **kwargs)
+        self.metrics = Metrics()
+        self.gpu = GpuProbe.open()
+        self.cpu_pool = ThreadPoolExecutor(max(2, settings.lanes), thread_name_prefix="prepost")
+        self.batcher: MicroBatcher | None = None
+        self.lanes: LanePool | None = None
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self.cpu_pool, self.registry.load_all)
+        self.batcher = MicroBatcher(self.settings.max_queue, self.settings.max_batch, self.settings.max_wait_ms / 1000)
+        self.lanes = LanePool(self.registry, self.batcher, self.settings.lanes, self.device)
+        self.lanes.start()
+
+    async def stop(self) -> None:
+        if self.lanes is not None:
+            await self.lanes.stop()
+        if self.batcher is not None:
+            self.batcher.fail_all(ApiError(503, "overloaded", "the server is shutting down", {"Retry-After": "1"}))
+        self.cpu_pool.shutdown(wait=False, cancel_futures=True)
+
+    async def segment(self, name: str, data: bytes, threshold: float) -> dict:
+        if name not in KNOWN_MODELS:
+            raise ApiError(404, "unknown_model", f"there is no model named {name!r}; known: {', '.join(KNOWN_MODELS)}")
+        try:
+            entry, fallback_used = self.registry.resolve(name)
+        except ModelUnavailable as exc:
+            raise ApiError(503, "model_unavailable", str(exc)) from None
+        if fallback_used:
+            self.metrics.fallbacks.labels(name, entry.name).inc()
+        loop = asyncio.get_running_loop()
+        deadline = time.monotonic() + self.settings.timeout_s
+        try:
+            gray = await loop.run_in_executor(self.cpu_pool, preprocess.decode, data)
+        except preprocess.InvalidImage as exc:
+            raise ApiError(400, "invalid_image", str(exc)) from None
+        tensor = await loop.run_in_executor(self.cpu_pool, preprocess.to_input, gray, INPUT_SIZE)
+        request = Request(model=entry.name, payload=tensor, deadline=deadline)
+        assert self.batcher is not None
+        try:
+            self.batcher.submit(request)
+        except QueueFull:
+            raise ApiError(503, "overloaded", "the inference queue is full; try again shortly", {"Retry-After": "1"}) from None
+        try:
+            result: LaneResult = await asyncio.wait_for(asyncio.shield(request.future), deadline - time.monotonic())
+        except TimeoutError:
+            request.future.cancel()  # the lane drops it if it has not started
+            raise ApiError(504, "timeout", f"no answer within {self.settings.timeout_s:g} s") from None
+        height, width = gray.shape
+        mask, polys, png = await loop.run_in_executor(self.cpu_pool, _postprocess, result.logits, height, width, threshold)
+        return {
+            "model_used": entry.name,
+            "fallback_used": fallback_used,
+            "width": width,
+            "height": height,
+            "mask_png": base64.b64encode(png).decode("ascii"),
+            "polygons": polys,
+            "timings": {"queue_ms": round(result.queue_ms, 3), "compute_ms": round(result.compute_ms, 3)},
+            "lane": result.lane,
+            "batch_size": result.batch_size,
+        }
+
+
+def _postprocess(logits: torch.Tensor, height: int, width: int, threshold: float) -> tuple:
+    mask = preprocess.to_mask(logits, height, width, threshold)
+    return mask, preprocess.polygons(mask), preprocess.encode_png(mask)
+
+
+SERVICE = web.AppKey("service", InferenceService)
+
+
+def parse_threshold(raw: str | None) -> float:
+    if raw is None:
+        return 0.5
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ApiError(400, "invalid_request", "threshold must be a number") from None
+    if not MIN_THRESHOLD <= value <= MAX_THRESHOLD:
+        raise ApiError(400, "invalid_request", f"threshold must be between {MIN_THRESHOLD} and {MAX_THRESHOLD}")
+    return value
+
+
+async def segment(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    name = request.match_info["name"]
+    outcome = "error"
+    try:
+        threshold = parse_threshold(request.query.get("threshold"))
+        data = await request.read()
+        body = await service.segment(name, data, threshold)
+        outcome = "fallback" if body["fallback_used"] else "ok"
+        return web.json_response(body)
+    except ApiError as exc:
+        service.metrics.failures.labels(name, exc.code).inc()
+        raise
+    finally:
+        service.metrics.requests.labels(name, outcome).inc()
+
+
+async def list_models(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    gpu = service.gpu.sample()
+    return web.json_response([entry.public() | {"device": str(service.device), "gpu": gpu} for entry in service.registry.entries.values()])
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def ready(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    serving = [e.name for e in service.registry.entries.values() if e.status == "available"]
+    if service.lanes is None or not serving:
+        reasons = [f"{e.name}: {e.status} {e.detail}".strip() for e in service.registry.entries.values()] or ["models not loaded"]
+        return web.json_response({"status": "not_ready", "reasons": reasons}, status=503)
+    return web.json_response({"status": "ready", "models": serving, "lanes": service.lanes.size})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    m = service.metrics
+    if service.lanes is not None:
+        m.lanes_in_use.set(service.lanes.busy)
+        m.lanes_allowed.set(service.lanes.allowed)
+    if service.batcher is not None:
+        m.queue_depth.set(service.batcher.qsize())
+    gpu = service.gpu.sample()
+    m.gpu_present.set(1 if service.gpu.available else 0)
+    if service.gpu.available:
+        m.gpu_util.set(gpu["utilization_percent"])
+        m.gpu_mem.set(gpu["memory_used_bytes"])
+    body = generate_latest(m.registry)
+    if not service.gpu.available:
+        body += f"# no GPU: {service.gpu.reason}\n".encode()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_body_bytes)
+    service = InferenceService(settings)
+    app[SERVICE] = service
+
+    async def lifecycle(app: web.Application):
+        await service.start()
+        yield
+        await service.stop()
+
+    app.cleanup_ctx.append(lifecycle)
+    app.router.add_get("/v1/models", list_models)
+    app.router.add_post("/v1/models/{name}/segment", segment)
+    app.router.add_get("/health", health)
+    app.router.add_get("/ready", ready)
+    app.router.add_get("/metrics", metrics)
+    return app

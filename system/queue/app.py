@@ -1,0 +1,95 @@
+"""The queue service's app factory: middlewares, routes and resources."""
+
+from __future__ import annotations
+
+import time
+import weakref
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from ..common.http import ApiError, Handler, error_middleware
+from . import api, ops
+from .auth import bearer, token_hash
+from .config import Settings
+from .db import Database
+from .events import EventHub, close_sockets, events_socket
+from .keys import DB, HTTP, HUB, METRICS, SETTINGS, SOCKETS
+from .metrics import ApiMetrics
+from .sql import migrate
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+PUBLIC = ("/api/auth/",)
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path.startswith("/api/") and not request.path.startswith(PUBLIC):
+        token = bearer(request)
+        user_id = None
+        if token:
+            async with request.app[DB].connection() as conn:
+                user_id = await conn.fetchval("SELECT user_id FROM tokens WHERE token_hash = $1", token_hash(token))
+        if user_id is None:
+            raise ApiError(401, "unauthorized", "a valid bearer token is required")
+        request["user_id"] = user_id
+    return await handler(request)
+
+
+@web.middleware
+async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    started = time.perf_counter()
+    route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        m = request.app[METRICS]
+        m.requests.labels(route, str(status)).inc()
+        m.latency.labels(route).observe(time.perf_counter() - started)
+
+
+async def index(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(WEB_DIR / "index.html")
+
+
+def create_app(settings: Settings) -> web.Application:
+    # Metrics outermost, so they count the status the error middleware produced.
+    app = web.Application(middlewares=[metrics_middleware, error_middleware, auth_middleware], client_max_size=1024 * 1024)
+    app[SETTINGS] = settings
+    app[METRICS] = ApiMetrics()
+    app[SOCKETS] = weakref.WeakSet()
+
+    async def database(app: web.Application):
+        db = await Database.connect(settings.database_url, settings.pool_size, settings.acquire_timeout)
+        async with db.pool.acquire() as conn:
+            await migrate(conn)
+        app[DB] = db
+        yield
+        await db.close()
+
+    async def event_hub(app: web.Application):
+        hub = EventHub(settings.database_url)
+        hub.start()
+        app[HUB] = hub
+        yield
+        await hub.stop()
+
+    async def http_client(app: web.Application):
+        async with aiohttp.ClientSession() as session:
+            app[HTTP] = session
+            yield
+
+    app.cleanup_ctx.extend([database, event_hub, http_client])
+    app.on_shutdown.append(close_sockets)
+    app.router.add_routes(api.routes)
+    app.router.add_routes(ops.routes)
+    app.router.add_get("/api/events", events_socket)
+    app.router.add_get("/", index)
+    return app

@@ -1,0 +1,65 @@
+"""Accounts and bearer tokens.
+
+Passwords are kept only as a salted scrypt hash (slow on purpose; computed off
+the event loop), tokens only as their sha256.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import re
+import secrets
+
+from aiohttp import web
+
+from ..common.http import ApiError
+
+USERNAME = re.compile(r"[A-Za-z0-9_.-]{3,64}")
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
+
+
+def _scrypt(password: str, salt: bytes) -> bytes:
+    return hashlib.scrypt(password.encode(), salt=salt, maxmem=64 * 1024 * 1024, **_SCRYPT)
+
+
+async def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = await asyncio.to_thread(_scrypt, password, salt)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+async def check_password(password: str, stored: str) -> bool:
+    try:
+        _, salt_hex, digest_hex = stored.split("$")
+    except ValueError:
+        return False
+    digest = await asyncio.to_thread(_scrypt, password, bytes.fromhex(salt_hex))
+    return hmac.compare_digest(digest, bytes.fromhex(digest_hex))
+
+
+def new_token() -> tuple[str, bytes]:
+    token = secrets.token_urlsafe(32)
+    return token, token_hash(token)
+
+
+def token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def validate_credentials(body: dict) -> tuple[str, str]:
+    username, password = body.get("username"), body.get("password")
+    if not isinstance(username, str) or not USERNAME.fullmatch(username):
+        raise ApiError(400, "invalid_request", "username must be 3-64 characters of letters, digits, '_', '.' or '-'")
+    if not isinstance(password, str) or not 8 <= len(password) <= 128:
+        raise ApiError(400, "invalid_request", "password must be 8-128 characters")
+    return username, password
+
+
+def bearer(request: web.Request) -> str | None:
+    """The token from ``Authorization: Bearer``, or from ``?token=`` (browsers' WebSockets)."""
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return header[7:].strip() or None
+    return request.query.get("token") or None

@@ -1,0 +1,185 @@
+"""The job lifecycle in PostgreSQL: enqueue, claim, renew, complete, fail, cancel.
+
+Every state change and the events it produces commit in one transaction, and
+each transaction ends with a NOTIFY, so an event is visible exactly when its
+state is.  Lock order, to keep transactions from deadlocking: job rows, then
+the batch row, then the user row (taken last, by :func:`emit`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+import asyncpg
+
+from .sql import q
+
+FINAL_EVENT = {"succeeded": "job.succeeded", "failed": "job.failed", "cancelled": "job.cancelled"}
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    id: int
+    batch_id: int
+    image_id: int
+    project_id: int
+    user_id: int
+    model: str
+    threshold: float
+    attempts: int
+    max_attempts: int
+    lease_token: UUID
+
+
+async def emit(conn: asyncpg.Connection, user_id: int, events: Sequence[tuple[str, dict]]) -> list[int]:
+    """Append ``events`` (type, body) to the user's stream; returns their seqs."""
+    if not events:
+        return []
+    last = await conn.fetchval(q("reserve_seqs"), user_id, len(events))
+    seqs = list(range(last - len(events) + 1, last + 1))
+    await conn.execute(q("insert_events"), user_id, seqs, [t for t, _ in events], [json.dumps(b) for _, b in events])
+    await conn.execute(q("notify_events"), str(user_id))
+    return seqs
+
+
+def job_event(kind: str, row: asyncpg.Record | dict, status: str, **extra) -> tuple[str, dict]:
+    body = {
+        "project_id": row["project_id"],
+        "batch_id": row["batch_id"],
+        "job_id": row["id"],
+        "image_id": row["image_id"],
+        "status": status,
+    }
+    body.update(extra)
+    return kind, body
+
+
+async def enqueue_batch(
+    conn: asyncpg.Connection, user_id: int, project_id: int, image_ids: Sequence[int], model: str, threshold: float, max_attempts: int
+) -> tuple[int, list[int]]:
+    async with conn.transaction():
+        batch_id = await conn.fetchval(
+            "INSERT INTO batches (project_id, user_id, model, threshold, total) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            project_id, user_id, model, threshold, len(image_ids),
+        )
+        rows = await conn.fetch(
+            """INSERT INTO jobs (batch_id, image_id, project_id, user_id, model, threshold, max_attempts)
+               SELECT $1, image_id, $2, $3, $4, $5, $6 FROM unnest($7::bigint[]) WITH ORDINALITY AS t(image_id, n)
+               ORDER BY n
+               RETURNING id, batch_id, image_id, project_id""",
+            batch_id, project_id, user_id, model, threshold, max_attempts, list(image_ids),
+        )
+        rows = sorted(rows, key=lambda r: r["id"])
+        await emit(conn, user_id, [job_event("job.queued", r, "queued") for r in rows])
+        await conn.execute(q("notify_jobs"))
+    return batch_id, [r["id"] for r in rows]
+
+
+async def claim(conn: asyncpg.Connection, worker: str, max_running: int, lease_s: float) -> ClaimedJob | None:
+    """Start the fairest next job, or return None when none may start now.
+
+    Raises ``asyncpg.UniqueViolationError`` when a concurrent claim took the same
+    slot; the caller simply tries again.
+    """
+    async with conn.transaction():
+        row = await conn.fetchrow(q("claim_job"), worker, max_running, lease_s)
+        if row is None:
+            return None
+        await emit(conn, row["user_id"], [job_event("job.started", row, "running", attempt=row["attempts"])])
+    return ClaimedJob(**dict(row))
+
+
+async def renew(conn: asyncpg.Connection, job: ClaimedJob, lease_s: float) -> bool:
+    """Extend the lease; False when this worker no longer holds the job."""
+    return await conn.fetchval(q("renew_lease"), job.id, job.lease_token, lease_s) is not None
+
+
+async def complete(conn: asyncpg.Connection, job: ClaimedJob, model_used: str, mask_png: bytes, polygons: list) -> bool:
+    """Store the result and mark the job succeeded; False (and nothing written) if the lease was lost."""
+    async with conn.transaction():
+        row = await conn.fetchrow(q("complete_job"), job.id, job.lease_token, model_used)
+        if row is None:
+            return False
+        await conn.execute(q("insert_result"), job.id, job.image_id, model_used, mask_png, json.dumps(polygons))
+        await _after_final(conn, [row], model_used=model_used)
+    return True
+
+
+async def fail_attempt(
+    conn: asyncpg.Connection, job_id: int, lease_token: UUID | None, code: str, message: str, backoff_s: float
+) -> str | None:
+    """Record a failed attempt; returns the job's new status, None if the lease was lost."""
+    async with conn.transaction():
+        row = await conn.fetchrow(q("fail_attempt"), job_id, lease_token, code, message[:1000], backoff_s)
+        if row is None:
+            return None
+        if row["status"] == "failed":
+            await _after_final(conn, [row], error={"code": code, "message": message[:1000]})
+        else:
+            await conn.execute(q("notify_jobs"))
+    return row["status"]
+
+
+async def requeue_expired(conn: asyncpg.Connection, backoff_s: float) -> int:
+    """Take back jobs whose worker stopped renewing its lease (it died); returns how many."""
+    count = 0
+    async with conn.transaction():
+        ids = [r["id"] for r in await conn.fetch(q("expired_leases"))]
+        for job_id in ids:
+            row = await conn.fetchrow(q("fail_attempt"), job_id, None, "worker_lost", "the worker running this job stopped answering", 0.0)
+            if row is None:
+                continue
+            count += 1
+            if row["status"] == "failed":
+                await _after_final(conn, [row], error={"code": "worker_lost", "message": "the worker running this job stopped answering"})
+        if count:
+            await conn.execute(q("notify_jobs"))
+    return count
+
+
+async def cancel_batch(conn: asyncpg.Connection, batch_id: int, user_id: int) -> bool:
+    """Cancel a batch's queued jobs; running ones finish.  False if no such batch of this user."""
+    async with conn.transaction():
+        batch = await conn.fetchrow(q("lock_batch"), batch_id)
+        if batch is None or batch["user_id"] != user_id:
+            return False
+        rows = await conn.fetch(
+            """UPDATE jobs SET status = 'cancelled', finished_at = now()
+               WHERE batch_id = $1 AND status = 'queued'
+               RETURNING id, batch_id, image_id, project_id, user_id, status""",
+            batch_id,
+        )
+        if batch["cancelled_at"] is None:
+            await conn.execute("UPDATE batches SET cancelled_at = now() WHERE id = $1", batch_id)
+        await _after_final(conn, sorted(rows, key=lambda r: r["id"]), batch_locked=True)
+    return True
+
+
+async def _after_final(conn: asyncpg.Connection, rows: Iterable[asyncpg.Record], batch_locked: bool = False, **extra) -> None:
+    """Emit the final event of each job and, when its batch has nothing left to run, the batch's."""
+    rows = list(rows)
+    by_user: dict[int, list[tuple[str, dict]]] = {}
+    batch_ids = sorted({r["batch_id"] for r in rows})
+    for r in rows:
+        by_user.setdefault(r["user_id"], []).append(job_event(FINAL_EVENT[r["status"]], r, r["status"], **extra))
+    for batch_id in batch_ids:
+        batch = await conn.fetchrow(q("lock_batch"), batch_id) if not batch_locked else await conn.fetchrow(
+            "SELECT id, user_id, project_id, cancelled_at, finished_at FROM batches WHERE id = $1", batch_id
+        )
+        if batch["finished_at"] is not None or await conn.fetchval(q("open_jobs_in_batch"), batch_id):
+            continue
+        await conn.execute(q("finish_batch"), batch_id)
+        status = "cancelled" if batch["cancelled_at"] is not None else "completed"
+        by_user.setdefault(batch["user_id"], []).append(
+            ("batch.completed", {"project_id": batch["project_id"], "batch_id": batch_id, "job_id": None, "image_id": None, "status": status})
+        )
+    for user_id, events in by_user.items():
+        await emit(conn, user_id, events)
+
+
+def iso(ts: dt.datetime | None) -> str | None:
+    return ts.isoformat() if ts is not None else None

@@ -1,0 +1,20 @@
+"""Typed keys of the queue app's shared state (aiohttp ``web.AppKey``)."""
+
+from __future__ import annotations
+
+import weakref
+
+import aiohttp
+from aiohttp import web
+
+from .config import Settings
+from .db import Database
+from .events import EventHub
+from .metrics import ApiMetrics
+
+SETTINGS = web.AppKey("settings", Settings)
+DB = web.AppKey("db", Database)
+HUB = web.AppKey("hub", EventHub)
+HTTP = web.AppKey("http", aiohttp.ClientSession)
+METRICS = web.AppKey("metrics", ApiMetrics)
+SOCKETS = web.AppKey("sockets", weakref.WeakSet)
