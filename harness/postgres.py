@@ -15,11 +15,13 @@ URL (asyncpg wants no driver suffix) and the server's version.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -64,7 +66,12 @@ async def query_version(url: str, timeout: float = 3.0) -> str:
 
 
 def _version(url: str) -> str:
-    return asyncio.run(query_version(url))
+    # Not asyncio.run(): that would unset the caller's current event loop.
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(query_version(url))
+    finally:
+        loop.close()
 
 
 def free_port() -> int:
@@ -121,6 +128,37 @@ def testcontainers() -> Iterator[Database]:
         yield Database(url, "testcontainers", version)
 
 
+_EMBEDDED_PREFIX = "paraseg-pg-"
+
+
+def sweep_stale_clusters() -> list[Path]:
+    """Delete throwaway clusters whose harness was killed before it could (SIGKILL skips every cleanup)."""
+    removed = []
+    for root in Path(tempfile.gettempdir()).glob(f"{_EMBEDDED_PREFIX}*"):
+        pidfile = root / "data" / "postmaster.pid"
+        try:
+            pid = int(pidfile.read_text().split()[0]) if pidfile.exists() else None
+        except (ValueError, IndexError, OSError):
+            pid = None
+        if pid is not None and _alive(pid):
+            continue
+        if time.time() - root.stat().st_mtime < 60 and pid is None:
+            continue  # probably another run's initdb in progress
+        shutil.rmtree(root, ignore_errors=True)
+        removed.append(root)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @contextlib.contextmanager
 def embedded(log_path: Path | None = None, ready_timeout: float = 30.0) -> Iterator[Database]:
     bin_dir = find_pg_bin()
@@ -132,7 +170,8 @@ def embedded(log_path: Path | None = None, ready_timeout: float = 30.0) -> Itera
             as_user = pwd.getpwnam("postgres")
         except KeyError:
             raise ProvisioningError("running as root, and there is no 'postgres' user to run the server as") from None
-    root = Path(tempfile.mkdtemp(prefix="paraseg-pg-"))
+    sweep_stale_clusters()
+    root = Path(tempfile.mkdtemp(prefix=_EMBEDDED_PREFIX))
     data, sock = root / "data", root / "sock"
     sock.mkdir()
     if as_user:
@@ -140,6 +179,18 @@ def embedded(log_path: Path | None = None, ready_timeout: float = 30.0) -> Itera
             os.chown(p, as_user.pw_uid, as_user.pw_gid)
     user_kw = {"user": as_user.pw_uid, "group": as_user.pw_gid, "extra_groups": []} if as_user else {}
     proc = None
+
+    def teardown() -> None:
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGINT)  # fast shutdown
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        shutil.rmtree(root, ignore_errors=True)
+
+    atexit.register(teardown)  # also when an interrupt skips the finally below
     try:
         subprocess.run(
             [str(bin_dir / "initdb"), "-D", str(data), "-U", "paraseg", "--auth=trust", "-E", "UTF8", "--no-sync"],
@@ -170,14 +221,8 @@ def embedded(log_path: Path | None = None, ready_timeout: float = 30.0) -> Itera
     except subprocess.CalledProcessError as exc:
         raise ProvisioningError(f"initdb failed: {exc.stderr.decode(errors='replace').strip()}") from None
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(2)  # SIGINT: fast shutdown
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        shutil.rmtree(root, ignore_errors=True)
+        teardown()
+        atexit.unregister(teardown)
 
 
 @contextlib.contextmanager

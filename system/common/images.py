@@ -74,5 +74,5 @@ def decode_gray(data: bytes) -> np.ndarray:
         arr = np.asarray(img, dtype=np.float32)
         lo, hi = float(arr.min()), float(arr.max())
         scale = 255.0 / (hi - lo) if hi > lo else 0.0
-        return ((arr - lo) * scale).astype(np.uint8)
+        return np.round((arr - lo) * scale).astype(np.uint8)
     return np.asarray(img.convert("L"), dtype=np.uint8)

@@ -15,7 +15,6 @@ from ..common import images
 from ..common.images import InvalidImage
 
 
-
 def decode(data: bytes) -> np.ndarray:
     """Bytes of a PNG, JPEG or TIFF to a uint8 H x W grayscale array, or ``InvalidImage``."""
     try:
@@ -49,7 +48,7 @@ def polygons(mask: np.ndarray, min_area: float = 4.0) -> list[dict]:
     out: list[dict] = []
     if hierarchy is None:
         return out
-    for contour, (_next, _prev, _child, parent) in zip(contours, hierarchy[0]):
+    for contour, (_next, _prev, _child, parent) in zip(contours, hierarchy[0], strict=False):
         if len(contour) < 3 or cv2.contourArea(contour) < min_area:
             continue
         simplified = cv2.approxPolyDP(contour, 0.75, True)

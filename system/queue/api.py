@@ -315,6 +315,6 @@ async def queue_state(request: web.Request) -> web.Response:
                FROM jobs WHERE status IN ('queued', 'running')""",
             user_id(request),
         )
-    return web.json_response(
-        {"mine": {"queued": row["my_queued"], "running": row["my_running"]}, "total": {"queued": row["queued"], "running": row["running"]}, "workers": row["workers"]}
-    )
+    mine = {"queued": row["my_queued"], "running": row["my_running"]}
+    total = {"queued": row["queued"], "running": row["running"]}
+    return web.json_response({"mine": mine, "total": total, "workers": row["workers"]})

@@ -25,7 +25,7 @@ def _op(summary: str, ok: tuple[int, dict | None], errors: dict[int, str], body:
     status, schema = ok
     responses = {str(status): {"description": "success"} | (_json(schema) if schema else {})}
     if auth:
-        errors = {401: "unauthorized"} | errors
+        errors = {401: "unauthorized", 503: "busy"} | errors
     for code, names in errors.items():
         responses[str(code)] = {"description": names} | _json(_ERR)
     op = {"summary": summary, "responses": responses}
@@ -67,6 +67,10 @@ SEGMENT_REQUEST = _json({"type": "object", "properties": {
     "model": {"enum": ["unet", "resunet_cbam", "hrnet"], "default": "hrnet"},
     "threshold": {"type": "number", "minimum": 0.05, "maximum": 0.95, "default": 0.5}}})
 TEXT = {"content": {"text/plain": {"schema": {"type": "string"}}}}
+STORED = {"type": "array", "items": _obj({"id": _ID, "filename": {"type": "string"}, "width": {"type": "integer"}, "height": {"type": "integer"}})}
+POLYGONS = _obj({"model_used": {"type": "string"}, "polygons": {"type": "array", "items": POLYGON}})
+QUEUED = _obj({"batch_id": _ID, "job_ids": {"type": "array", "items": _ID}})
+UPLOAD_ERRORS = {400: "invalid_request, invalid_image", 404: "not_found", 413: "too_large", 415: "unsupported_type"}
 
 
 @cache
@@ -84,17 +88,16 @@ def spec() -> dict:
         },
         "/api/projects/{id}": {"get": _op("One project", (200, PROJECT), {404: "not_found"}, params=[pid])},
         "/api/projects/{id}/images": {
-            "post": _op("Upload images (all or nothing)", (201, {"type": "array", "items": _obj({"id": _ID, "filename": {"type": "string"}, "width": {"type": "integer"}, "height": {"type": "integer"}})}),
-                        {400: "invalid_request, invalid_image", 404: "not_found", 413: "too_large", 415: "unsupported_type"}, UPLOAD, params=[pid]),
+            "post": _op("Upload images (all or nothing)", (201, STORED), UPLOAD_ERRORS, UPLOAD, params=[pid]),
             "get": _op("The project's images", (200, {"type": "array", "items": IMAGE}), {404: "not_found"}, params=[pid]),
         },
         "/api/images/{id}": {"get": _op("One image", (200, IMAGE), {404: "not_found"}, params=[iid])},
         "/api/images/{id}/file": {"get": _op("The original bytes", (200, None), {404: "not_found"}, params=[iid])},
-        "/api/images/{id}/mask": {"get": _op("The latest mask, a one-channel PNG of 0 and 255", (200, None), {404: "not_found", 409: "not_ready"}, params=[iid])},
-        "/api/images/{id}/polygons": {"get": _op("The latest outlines", (200, _obj({"model_used": {"type": "string"}, "polygons": {"type": "array", "items": POLYGON}})),
-                                                 {404: "not_found", 409: "not_ready"}, params=[iid])},
-        "/api/projects/{id}/segmentations": {"post": _op("Queue a batch of segmentation jobs", (202, _obj({"batch_id": _ID, "job_ids": {"type": "array", "items": _ID}})),
-                                                         {400: "invalid_request, unknown_model", 404: "not_found", 503: "busy"}, SEGMENT_REQUEST, params=[pid])},
+        "/api/images/{id}/mask": {"get": _op("The latest mask, a one-channel PNG of 0 and 255", (200, None),
+                                             {404: "not_found", 409: "not_ready"}, params=[iid])},
+        "/api/images/{id}/polygons": {"get": _op("The latest outlines", (200, POLYGONS), {404: "not_found", 409: "not_ready"}, params=[iid])},
+        "/api/projects/{id}/segmentations": {"post": _op("Queue a batch of segmentation jobs", (202, QUEUED),
+                                                         {400: "invalid_request, unknown_model", 404: "not_found"}, SEGMENT_REQUEST, params=[pid])},
         "/api/batches/{id}": {"get": _op("A batch's progress", (200, BATCH), {404: "not_found"}, params=[bid])},
         "/api/batches/{id}/cancel": {"post": _op("Cancel a batch's queued jobs; running ones finish", (200, BATCH), {404: "not_found"}, params=[bid])},
         "/api/jobs/{id}": {"get": _op("One job", (200, JOB), {404: "not_found"}, params=[jid])},

@@ -22,7 +22,7 @@ _MIGRATION_LOCK = 0x7061726173656701  # any constant unique to this application
 def queries() -> dict[str, str]:
     text = (SQL_DIR / "queries.sql").read_text()
     parts = _BLOCK.split(text)
-    return {name: body.strip() for name, body in zip(parts[1::2], parts[2::2])}
+    return {name: body.strip() for name, body in zip(parts[1::2], parts[2::2], strict=False)}
 
 
 def q(name: str) -> str:

@@ -31,7 +31,7 @@ class UNet(nn.Module):
         self.pool = nn.MaxPool2d(2)
         self.up = nn.ModuleList()
         self.dec = nn.ModuleList()
-        for w_skip, w_in in zip(reversed(widths[:-1]), reversed(widths[1:])):
+        for w_skip, w_in in zip(reversed(widths[:-1]), reversed(widths[1:]), strict=False):
             self.up.append(nn.ConvTranspose2d(w_in, w_skip, 2, stride=2))
             self.dec.append(conv_block(w_skip * 2, w_skip))
         self.head = nn.Conv2d(widths[0], 1, 1)
@@ -43,6 +43,6 @@ class UNet(nn.Module):
             if i < len(self.down) - 1:
                 skips.append(x)
                 x = self.pool(x)
-        for up, dec, skip in zip(self.up, self.dec, reversed(skips)):
+        for up, dec, skip in zip(self.up, self.dec, reversed(skips), strict=False):
             x = dec(torch.cat([up(x), skip], dim=1))
         return self.head(x)

@@ -1,0 +1,43 @@
+# paraseg: the two commands of the README, and a few helpers.
+#   make acceptance   set up, run `behave --tags=@parallel`, write the Allure report
+#   make test         set up, run every test: pytest (unit + integration) and the whole behave suite
+.PHONY: setup acceptance test unit integration features lint lock train bench clean
+
+VENV := .venv
+PY := $(VENV)/bin/python
+TAGS ?= @parallel
+
+setup:
+	@bash scripts/setup.sh
+
+acceptance: setup
+	@bash scripts/behave_report.sh --tags=$(TAGS)
+
+test: setup lint
+	$(PY) -m pytest tests
+	@bash scripts/behave_report.sh
+
+unit: setup
+	$(PY) -m pytest tests/unit
+
+integration: setup
+	$(PY) -m pytest tests/integration
+
+features: setup
+	@bash scripts/behave_report.sh
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+# Regenerate requirements.lock from requirements.txt (in a throwaway venv).
+lock:
+	rm -rf .lockenv && python3 -m venv .lockenv && .lockenv/bin/pip install -q -r requirements.txt
+	.lockenv/bin/pip freeze | sed 's/^torch==\(.*\)+cpu$$/torch==\1/' > requirements.lock && rm -rf .lockenv
+
+# Retrain the models' weights reproducibly (see system/inference/train.py).
+train: setup
+	$(PY) -m system.inference.train
+
+clean:
+	find reports/allure-results reports/allure-report -mindepth 1 ! -name .gitkeep -delete
+	rm -rf reports/logs

@@ -1,0 +1,100 @@
+"""Simulated researchers: what a person does with the service, as API calls.
+
+A :class:`Researcher` has an account, a project of synthetic spheroid images
+whose ground truth it remembers, and a live event stream.  Steps drive
+researchers; the checks compare what a researcher can observe with what it
+knows to be true.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import itertools
+from dataclasses import dataclass, field
+
+import aiohttp
+import numpy as np
+from PIL import Image
+
+from system.inference import synthetic
+
+from .api_client import ApiClient
+from .events_client import EventStream
+from .processes import RUN_ID
+
+_names = itertools.count(1)
+_image_seeds = itertools.count(synthetic.EVAL_SEED_BASE + 10_000)
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class UploadedImage:
+    id: int
+    filename: str
+    width: int
+    height: int
+    truth: np.ndarray  # ground-truth mask, 0/255
+
+
+@dataclass
+class Researcher:
+    name: str
+    api: ApiClient
+    events: EventStream | None = None
+    project_id: int | None = None
+    images: list[UploadedImage] = field(default_factory=list)
+    batches: list[dict] = field(default_factory=list)
+
+    @classmethod
+    async def sign_up(cls, base_url: str, session: aiohttp.ClientSession, label: str = "researcher") -> Researcher:
+        name = f"{label}-{RUN_ID}-{next(_names)}"
+        api = ApiClient(base_url, session)
+        await api.register(name, PASSWORD)
+        await api.login(name, PASSWORD)
+        return cls(name, api)
+
+    async def listen(self) -> None:
+        self.events = EventStream(self.api.base_url, self.api.token)
+        await self.events.connect(after=0)
+
+    async def create_project(self, name: str | None = None) -> int:
+        self.project_id = (await self.api.create_project(name or f"spheroids of {self.name}"))["id"]
+        return self.project_id
+
+    async def upload_spheroids(self, count: int) -> list[UploadedImage]:
+        """Upload ``count`` synthetic micrographs no model was trained on."""
+        samples = [(f"spheroid_{i + 1:03d}.png", synthetic.generate(next(_image_seeds))) for i in range(count)]
+        stored = await self.api.upload(self.project_id, [(name, synthetic.to_png(s.image)) for name, s in samples])
+        for row, (_, sample) in zip(stored, samples, strict=False):
+            self.images.append(UploadedImage(row["id"], row["filename"], row["width"], row["height"], sample.mask))
+        return self.images[-count:]
+
+    async def segment(self, **options) -> dict:
+        batch = await self.api.segment(self.project_id, **options)
+        self.batches.append(batch)
+        return batch
+
+    async def wait_for_batches(self, timeout: float) -> None:
+        """Until every batch this researcher submitted has its batch.completed event."""
+        wanted = {b["batch_id"] for b in self.batches}
+
+        def done(events: list[dict]) -> bool:
+            return wanted <= {e["batch_id"] for e in events if e["type"] == "batch.completed"}
+
+        await self.events.wait_for(done, timeout)
+
+    async def mask_of(self, image: UploadedImage) -> np.ndarray:
+        png = await self.api.mask(image.id)
+        with Image.open(io.BytesIO(png)) as img:
+            if img.mode != "L":
+                raise AssertionError(f"mask of {image.filename} has mode {img.mode}, not one channel")
+            return np.asarray(img)
+
+    def own_job_ids(self) -> set[int]:
+        return {j for b in self.batches for j in b["job_ids"]}
+
+
+async def everyone(coros) -> list:
+    """Run the researchers' actions at the same moment; the first failure wins."""
+    return await asyncio.gather(*coros)

@@ -1,0 +1,128 @@
+"""behave integration: the fixtures and hooks that ``environment.py`` hands off to.
+
+Expensive resources live for the whole run (event loop, database, the system's
+processes, the HTTP session); what a scenario needs is cheap and fresh (new
+researchers with new accounts and projects).  Every resource is a ``@fixture``
+generator: it starts, yields, and always cleans up, also when a step fails or
+the run is interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from pathlib import Path
+
+import aiohttp
+from behave import fixture, use_fixture
+from behave.model import Scenario
+
+from . import reporting
+from .launcher import ROOT, SystemConfig, SystemUnderTest
+from .postgres import ProvisioningError, provision
+from .processes import RUN_ID, install_termination_handler, stop_all
+
+REPORTS = ROOT / "reports"
+
+
+def userdata(context, key: str, env: str, default: str | None = None) -> str | None:
+    value = context.config.userdata.get(key)
+    return value if value not in (None, "") else os.environ.get(env, default)
+
+
+# ---------------------------------------------------------------- fixtures
+@fixture
+def event_loop(context):
+    """One event loop for the run; behave runs ``async def`` steps on it."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    context.loop = loop
+    yield loop
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
+@fixture
+def database(context):
+    strategy = userdata(context, "postgres", "PARASEG_POSTGRES", "auto")
+    url = userdata(context, "database_url", "DATABASE_URL")
+    try:
+        with provision(strategy, url, log_path=context.log_dir / "postgres.log") as db:
+            print(f"PostgreSQL: {db.strategy} strategy, server {db.version}", flush=True)
+            context.database = db
+            yield db
+    except ProvisioningError as exc:
+        raise SystemExit(str(exc)) from None
+
+
+@fixture
+def running_system(context, config: SystemConfig | None = None):
+    started = time.perf_counter()
+    system = SystemUnderTest(context.database.url, context.log_dir, config).start()
+    print(f"system started in {time.perf_counter() - started:.1f} s: queue {system.api_url}, inference {system.inference_urls}", flush=True)
+    context.system = system
+    try:
+        yield system
+    finally:
+        system.stop()
+
+
+@fixture
+def http_session(context):
+    async def open_session() -> aiohttp.ClientSession:  # aiohttp wants a running loop
+        return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120))
+
+    session = context.loop.run_until_complete(open_session())
+    context.http = session
+    yield session
+    context.loop.run_until_complete(session.close())
+
+
+# ---------------------------------------------------------------- hooks
+def before_all(context) -> None:
+    install_termination_handler()
+    context.log_dir = REPORTS / "logs" / RUN_ID
+    context.log_dir.mkdir(parents=True, exist_ok=True)
+    context.results_dir = Path(userdata(context, "allure_results", "ALLURE_RESULTS", str(REPORTS / "allure-results")))
+    use_fixture(event_loop, context)
+    use_fixture(database, context)
+    use_fixture(running_system, context)
+    use_fixture(http_session, context)
+    facts = reporting.base_facts() | {
+        "postgres.strategy": context.database.strategy,
+        "postgres.version": context.database.version,
+        "inference.lanes": str(context.system.config.lanes),
+        "workers": str(context.system.config.workers),
+        "gpu": _gpu_fact(),
+        "run_id": RUN_ID,
+    }
+    reporting.write_environment(context.results_dir, facts)
+
+
+def _gpu_fact() -> str:
+    from system.inference.gpu import GpuProbe
+
+    probe = GpuProbe.open()
+    return probe.name if probe.available else probe.reason
+
+
+def before_scenario(context, scenario: Scenario) -> None:
+    context.researchers = []
+    context.log_window = reporting.LogWindow(context.system.processes())
+
+
+def after_scenario(context, scenario: Scenario) -> None:
+    for researcher in getattr(context, "researchers", []):
+        if researcher.events is not None:
+            with contextlib.suppress(Exception):
+                context.loop.run_until_complete(researcher.events.close())
+    if scenario.status == "failed":
+        context.log_window.attach()
+
+
+def after_all(context) -> None:
+    stop_all()  # anything a scenario started beyond the run's fixtures
+    print(f"service logs: {context.log_dir}", flush=True)

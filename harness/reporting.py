@@ -1,0 +1,65 @@
+"""Allure: the environment block, attachments, and service logs on failure.
+
+``allure.attach`` is a no-op when the Allure formatter is not active, so steps
+and hooks may call these helpers unconditionally.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+
+import allure
+
+from .processes import ManagedProcess
+
+
+def write_environment(results_dir: Path, facts: dict[str, str]) -> None:
+    """The report's Environment block (``environment.properties``)."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    lines = [f"{key}={str(value).replace(chr(10), ' ')}" for key, value in sorted(facts.items())]
+    (results_dir / "environment.properties").write_text("\n".join(lines) + "\n")
+
+
+def base_facts() -> dict[str, str]:
+    import torch
+
+    return {"python": platform.python_version(), "platform": platform.platform(), "torch": torch.__version__}
+
+
+def attach_text(name: str, text: str) -> None:
+    allure.attach(text, name=name, attachment_type=allure.attachment_type.TEXT)
+
+
+def attach_json(name: str, data) -> None:
+    allure.attach(json.dumps(data, indent=2, default=str), name=name, attachment_type=allure.attachment_type.JSON)
+
+
+def attach_png(name: str, png: bytes) -> None:
+    allure.attach(png, name=name, attachment_type=allure.attachment_type.PNG)
+
+
+class LogWindow:
+    """Remembers where each process's log stood, to attach only what a scenario added."""
+
+    def __init__(self, processes: list[ManagedProcess]) -> None:
+        self._start = {p.name: _size(p.log_path) for p in processes}
+        self._procs = processes
+
+    def attach(self) -> None:
+        for proc in self._procs:
+            try:
+                with open(proc.log_path, "rb") as f:
+                    f.seek(self._start.get(proc.name, 0))
+                    text = f.read().decode(errors="replace")
+            except FileNotFoundError:
+                continue
+            attach_text(f"log: {proc.name}", text[-200_000:] or "(nothing logged during this scenario)")
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0

@@ -1,0 +1,26 @@
+"""Steps about segmentation jobs: submitting batches and waiting for them."""
+
+from __future__ import annotations
+
+from behave import when
+
+from harness.actors import everyone
+
+# An upper bound so that a broken system fails the scenario instead of hanging
+# it; never an assertion about speed.
+BATCH_TIMEOUT_S = 600
+
+
+async def _segment_and_wait(researcher, **options) -> None:
+    await researcher.segment(**options)
+    await researcher.wait_for_batches(BATCH_TIMEOUT_S)
+
+
+@when("the researcher segments the project")
+async def step_the_researcher_segments(context):
+    await _segment_and_wait(context.researchers[0])
+
+
+@when("they all segment their projects at the same moment")
+async def step_all_segment_at_once(context):
+    await everyone(_segment_and_wait(r) for r in context.researchers)

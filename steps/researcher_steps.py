@@ -1,0 +1,25 @@
+"""Steps about researchers: accounts, projects and their images."""
+
+from __future__ import annotations
+
+from behave import given
+
+from harness.actors import Researcher, everyone
+
+
+async def _researcher_with_images(context, count: int) -> Researcher:
+    researcher = await Researcher.sign_up(context.system.api_url, context.http)
+    await researcher.listen()
+    await researcher.create_project()
+    await researcher.upload_spheroids(count)
+    return researcher
+
+
+@given("a researcher with a project of {count:d} spheroid images")
+async def step_a_researcher_with_images(context, count: int):
+    context.researchers = [await _researcher_with_images(context, count)]
+
+
+@given("{n:d} researchers, each with a project of {count:d} spheroid images")
+async def step_researchers_with_images(context, n: int, count: int):
+    context.researchers = await everyone(_researcher_with_images(context, count) for _ in range(n))
