@@ -89,7 +89,8 @@ def before_all(context) -> None:
     context.results_dir = Path(userdata(context, "allure_results", "ALLURE_RESULTS", str(REPORTS / "allure-results")))
     use_fixture(event_loop, context)
     use_fixture(database, context)
-    use_fixture(running_system, context)
+    # Short leases, so a killed worker's jobs come back within seconds.
+    use_fixture(running_system, context, SystemConfig(lease_s=4.0, retry_backoff_s=0.2))
     use_fixture(http_session, context)
     facts = reporting.base_facts() | {
         "postgres.strategy": context.database.strategy,
@@ -112,6 +113,16 @@ def _gpu_fact() -> str:
 def before_scenario(context, scenario: Scenario) -> None:
     context.researchers = []
     context.log_window = reporting.LogWindow(context.system.processes())
+    context.inference_requests_before = context.loop.run_until_complete(_inference_requests(context))
+
+
+async def _inference_requests(context) -> float:
+    from .metrics import scrape, total
+
+    counted = 0.0
+    for proc in context.system.inference:
+        counted += total(await scrape(context.http, proc.address), "inference_requests_total")
+    return counted
 
 
 def after_scenario(context, scenario: Scenario) -> None:
@@ -121,6 +132,9 @@ def after_scenario(context, scenario: Scenario) -> None:
                 context.loop.run_until_complete(researcher.events.close())
     if scenario.status == "failed":
         context.log_window.attach()
+    restarted = context.system.heal()  # processes a scenario killed or added
+    if restarted:
+        print(f"restarted after the scenario: {', '.join(restarted)}", flush=True)
 
 
 def after_all(context) -> None:

@@ -118,6 +118,28 @@ class SystemUnderTest:
     def api_url(self) -> str:
         return self.apis[0].address
 
+    # ------------------------------------------------------------ faults
+    def heal(self) -> list[str]:
+        """Replace every process a scenario killed, so the next scenario finds the configured system."""
+        restarted = []
+        for proc in self.processes():
+            if proc.paused:
+                proc.resume()
+        for group, start, wanted in ((self.inference, self.start_inference, 1), (self.apis, self.start_api, self.config.apis),
+                                     (self.workers, self.start_worker, self.config.workers)):
+            for proc in [p for p in group if not p.alive()] + group[wanted:]:
+                proc.stop()  # the dead are reaped; extras a scenario added are stopped
+                group.remove(proc)
+            while len(group) < wanted:
+                restarted.append(start().name)
+        return restarted
+
+    def worker_named(self, name: str) -> ManagedProcess:
+        for proc in self.workers:
+            if proc.name == name:
+                return proc
+        raise KeyError(f"no worker named {name!r}; have {[p.name for p in self.workers]}")
+
     # ------------------------------------------------------------ stop
     def processes(self) -> list[ManagedProcess]:
         return [*self.inference, *self.apis, *self.workers]

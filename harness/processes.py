@@ -50,6 +50,7 @@ class ManagedProcess:
         self.proc: subprocess.Popen | None = None
         self._ready = threading.Event()
         self._reader: threading.Thread | None = None
+        self.paused = False
 
     def start(self) -> ManagedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -106,6 +107,15 @@ class ManagedProcess:
             with _suppress_lookup():
                 os.killpg(self.pid, sig)
 
+    def pause(self) -> None:
+        """SIGSTOP: the process freezes, as a hung machine would; its sockets stay open."""
+        self.signal(signal.SIGSTOP)
+        self.paused = True
+
+    def resume(self) -> None:
+        self.signal(signal.SIGCONT)
+        self.paused = False
+
     def kill(self) -> None:
         """SIGKILL, as a power loss would: no cleanup in the child."""
         self.signal(signal.SIGKILL)
@@ -116,6 +126,8 @@ class ManagedProcess:
         """SIGTERM, wait, then SIGKILL; always reaps.  Returns the exit code."""
         if self.proc is None:
             return None
+        if self.paused:
+            self.resume()
         if self.proc.poll() is None:
             self.signal(signal.SIGTERM)
             try:

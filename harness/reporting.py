@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import platform
+import sys
 from pathlib import Path
 
 import allure
@@ -26,6 +27,12 @@ def base_facts() -> dict[str, str]:
     import torch
 
     return {"python": platform.python_version(), "platform": platform.platform(), "torch": torch.__version__}
+
+
+def measured(name: str, figures: dict) -> None:
+    """A measurement: attached to the report and printed past behave's output capture."""
+    attach_json(name, figures)
+    print(f"MEASURED {name}: {json.dumps(figures, default=str)}", file=sys.__stderr__, flush=True)
 
 
 def attach_text(name: str, text: str) -> None:

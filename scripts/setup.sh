@@ -4,6 +4,7 @@
 # and skips in seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$(pwd)
 
 PYTHON=${PYTHON:-python3}
 VENV=.venv
@@ -24,6 +25,11 @@ if [ "$(cat "$VENV/.lock.sha256" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$VENV/.lock.sha256"
 else
   say "Python packages: up to date"
+fi
+# The project itself, editable, so harness/ and system/ import from anywhere.
+if ! (cd / && "$ROOT/$VENV/bin/python" -c "import harness, system" 2>/dev/null); then
+  say "installing the project (editable)"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 fi
 
 # 2. Chromium: Playwright's own, else the system's, else Playwright's download, else apt.

@@ -24,3 +24,17 @@ async def step_the_researcher_segments(context):
 @when("they all segment their projects at the same moment")
 async def step_all_segment_at_once(context):
     await everyone(_segment_and_wait(r) for r in context.researchers)
+
+
+@when("the researcher segments the project and cancels the batch while it runs")
+async def step_segment_and_cancel(context):
+    r = context.researchers[0]
+    batch = await r.segment()
+    bound = context.system.config.max_running
+    started = min(bound, len(batch["job_ids"]))
+    await r.events.wait_for(lambda evs: sum(e["type"] == "job.started" for e in evs) >= started, BATCH_TIMEOUT_S)
+    context.cancelled_batch = await r.api.cancel(batch["batch_id"])
+    context.started_before_cancel = {e["job_id"] for e in r.events.bodies() if e["type"] == "job.started"}
+    for proc in context.system.inference:
+        proc.resume()
+    await r.wait_for_batches(BATCH_TIMEOUT_S)

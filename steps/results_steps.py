@@ -6,7 +6,7 @@ import numpy as np
 from behave import then
 
 from harness.actors import everyone
-from harness.reporting import attach_json
+from harness.reporting import attach_json, measured
 from system.inference.synthetic import iou
 
 # A mask belongs to its image when it overlaps that image's true spheroids this
@@ -44,14 +44,31 @@ async def step_every_image_has_outline(context):
         await _check_outlines(researcher)
 
 
+@then("all {n:d} images are segmented")
+async def step_all_segmented(context, n: int):
+    statuses = []
+    for r in context.researchers:
+        statuses += [(img["segmentation"] or {}).get("status") for img in await r.api.images(r.project_id)]
+    assert len(statuses) == n, f"{len(statuses)} images, expected {n}"
+    assert statuses.count("succeeded") == n, f"segmentation statuses: {sorted(set(statuses), key=str)}"
+
+
+@then("every mask matches the spheroids in its own image")
+async def step_masks_match_own_image(context):
+    scores = await everyone(_check_masks(r) for r in context.researchers)
+    context.ious = {r.name: s for r, s in zip(context.researchers, scores, strict=True)}
+    step_masks_match_truth(context)
+
+
 @then("every mask matches the spheroids in its image")
-async def step_masks_match_truth(context):
+def step_masks_match_truth(context):
     scores = context.ious
     attach_json("IoU against ground truth", scores)
+    flat = [v for vs in scores.values() for v in vs]
+    measured("mask IoU against ground truth", {"images": len(flat), "mean": round(float(np.mean(flat)), 4), "min": round(min(flat), 4)})
     for name, values in scores.items():
         worst = min(values)
         assert worst >= MATCHING_IOU, f"{name}: a mask overlaps its image's spheroids with IoU {worst:.3f} < {MATCHING_IOU}"
-    print(f"IoU per image: mean {np.mean([v for vs in scores.values() for v in vs]):.4f}, min {min(min(v) for v in scores.values()):.4f}")
 
 
 @then("every researcher's images all get masks of their own size and at least one outline")

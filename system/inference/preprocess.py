@@ -14,13 +14,20 @@ import torch
 from ..common import images
 from ..common.images import InvalidImage
 
+# Below this a micrograph holds no spheroid the networks could outline.
+MIN_SIDE = 16
+
 
 def decode(data: bytes) -> np.ndarray:
     """Bytes of a PNG, JPEG or TIFF to a uint8 H x W grayscale array, or ``InvalidImage``."""
     try:
-        return images.decode_gray(data)
+        gray = images.decode_gray(data)
     except images.UnsupportedType as exc:
         raise InvalidImage(str(exc)) from None
+    h, w = gray.shape
+    if min(h, w) < MIN_SIDE:
+        raise InvalidImage(f"the image is {w}x{h} pixels; at least {MIN_SIDE}x{MIN_SIDE} are needed to segment it")
+    return gray
 
 
 def to_input(gray: np.ndarray, size: int) -> torch.Tensor:

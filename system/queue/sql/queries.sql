@@ -2,6 +2,8 @@
 -- `-- name --` and runs to the next such line.
 
 -- claim_job --
+-- (started_at and finished_at use clock_timestamp(): the moment the statement
+-- runs, so [started_at, finished_at] lies inside the time the job held its slot.)
 -- Fair share in one statement: among users with runnable queued jobs, the one
 -- with the fewest running jobs goes first, ties to the one whose oldest queued
 -- job has waited longest; within a user, first come first served.  A job only
@@ -31,7 +33,7 @@ WITH free_slot AS (
     FOR UPDATE OF j SKIP LOCKED
 )
 UPDATE jobs
-SET status = 'running', attempts = jobs.attempts + 1, started_at = now(), worker = $1,
+SET status = 'running', attempts = jobs.attempts + 1, started_at = clock_timestamp(), worker = $1,
     slot = (SELECT slot FROM free_slot), lease_token = gen_random_uuid(),
     lease_expires_at = now() + make_interval(secs => $3::float8),
     error_code = NULL, error_message = NULL
@@ -47,7 +49,7 @@ RETURNING id;
 
 -- complete_job --
 UPDATE jobs
-SET status = 'succeeded', model_used = $3, finished_at = now(),
+SET status = 'succeeded', model_used = $3, finished_at = clock_timestamp(),
     slot = NULL, lease_token = NULL, lease_expires_at = NULL
 WHERE id = $1 AND lease_token = $2 AND status = 'running'
 RETURNING id, batch_id, image_id, project_id, user_id, status;
