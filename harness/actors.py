@@ -9,6 +9,7 @@ knows to be true.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import io
 import itertools
 from dataclasses import dataclass, field
@@ -70,6 +71,18 @@ class Researcher:
             self.images.append(UploadedImage(row["id"], row["filename"], row["width"], row["height"], sample.mask))
         return self.images[-count:]
 
+    async def upload_tiny_image(self, side: int = 8) -> UploadedImage:
+        """A valid PNG too small for any spheroid: accepted on upload, refused by inference."""
+        array = np.full((side, side), 128, np.uint8)
+        row = (await self.api.upload(self.project_id, [("tiny.png", synthetic.to_png(array))]))[0]
+        image = UploadedImage(row["id"], row["filename"], row["width"], row["height"], np.zeros_like(array))
+        self.images.append(image)
+        return image
+
+    def final_times(self, kind: str = "job.succeeded") -> list[float]:
+        """When each of this researcher's jobs reached ``kind``, by the event's commit time, in order."""
+        return sorted(ts(e) for e in self.events.bodies() if e["type"] == kind)
+
     async def segment(self, **options) -> dict:
         batch = await self.api.segment(self.project_id, **options)
         self.batches.append(batch)
@@ -93,6 +106,10 @@ class Researcher:
 
     def own_job_ids(self) -> set[int]:
         return {j for b in self.batches for j in b["job_ids"]}
+
+
+def ts(event: dict) -> float:
+    return dt.datetime.fromisoformat(event["ts"]).timestamp()
 
 
 async def everyone(coros) -> list:

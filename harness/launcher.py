@@ -127,7 +127,8 @@ class SystemUnderTest:
                 proc.resume()
         for group, start, wanted in ((self.inference, self.start_inference, 1), (self.apis, self.start_api, self.config.apis),
                                      (self.workers, self.start_worker, self.config.workers)):
-            for proc in [p for p in group if not p.alive()] + group[wanted:]:
+            alive = [p for p in group if p.alive()]
+            for proc in [p for p in group if p not in alive[:wanted]]:
                 proc.stop()  # the dead are reaped; extras a scenario added are stopped
                 group.remove(proc)
             while len(group) < wanted:

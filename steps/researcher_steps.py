@@ -23,3 +23,14 @@ async def step_a_researcher_with_images(context, count: int):
 @given("{n:d} researchers, each with a project of {count:d} spheroid images")
 async def step_researchers_with_images(context, n: int, count: int):
     context.researchers = await everyone(_researcher_with_images(context, count) for _ in range(n))
+
+
+@given("{n:d} more researchers, each with a project of {count:d} spheroid images")
+async def step_more_researchers(context, n: int, count: int):
+    context.researchers += await everyone(_researcher_with_images(context, count) for _ in range(n))
+
+
+@given("the first researcher's project also holds an image too small to segment")
+async def step_tiny_image(context):
+    researcher = context.researchers[0]
+    context.tiny_image = await researcher.upload_tiny_image()
