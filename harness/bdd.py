@@ -20,6 +20,7 @@ from behave import fixture, use_fixture
 from behave.model import Scenario
 
 from . import reporting
+from .browser import BrowserPool
 from .launcher import ROOT, SystemConfig, SystemUnderTest
 from .postgres import ProvisioningError, provision
 from .processes import RUN_ID, install_termination_handler, stop_all
@@ -81,6 +82,15 @@ def http_session(context):
     context.loop.run_until_complete(session.close())
 
 
+@fixture
+def browsers(context):
+    """Chromium for the run, started only when a scenario first opens a page."""
+    pool = BrowserPool()
+    context.browsers = pool
+    yield pool
+    context.loop.run_until_complete(pool.close())
+
+
 # ---------------------------------------------------------------- hooks
 def before_all(context) -> None:
     install_termination_handler()
@@ -92,6 +102,7 @@ def before_all(context) -> None:
     # Short leases, so a killed worker's jobs come back within seconds.
     use_fixture(running_system, context, SystemConfig(lease_s=4.0, retry_backoff_s=0.2))
     use_fixture(http_session, context)
+    use_fixture(browsers, context)
     facts = reporting.base_facts() | {
         "postgres.strategy": context.database.strategy,
         "postgres.version": context.database.version,
@@ -112,6 +123,7 @@ def _gpu_fact() -> str:
 
 def before_scenario(context, scenario: Scenario) -> None:
     context.researchers = []
+    context.pages = []
     context.log_window = reporting.LogWindow(context.system.processes())
     context.inference_requests_before = context.loop.run_until_complete(_inference_requests(context))
 
@@ -130,6 +142,12 @@ def after_scenario(context, scenario: Scenario) -> None:
         if researcher.events is not None:
             with contextlib.suppress(Exception):
                 context.loop.run_until_complete(researcher.events.close())
+    for page in getattr(context, "pages", []):
+        if scenario.status == "failed":
+            with contextlib.suppress(Exception):
+                reporting.attach_png("page at failure", context.loop.run_until_complete(page.page.screenshot(full_page=True)))
+        with contextlib.suppress(Exception):
+            context.loop.run_until_complete(page.close())
     if scenario.status == "failed":
         context.log_window.attach()
     restarted = context.system.heal()  # processes a scenario killed or added

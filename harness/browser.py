@@ -53,3 +53,26 @@ if __name__ == "__main__":
     if found is None:
         sys.exit(1)
     print(found)
+
+
+class BrowserPool:
+    """One Chromium for the whole run, started on first use; a fresh context per page."""
+
+    def __init__(self) -> None:
+        self._playwright = None
+        self._browser = None
+
+    async def new_context(self):
+        if self._browser is None:
+            from playwright.async_api import async_playwright
+
+            self._playwright = await async_playwright().start()
+            self._browser = await launch(self._playwright)
+        return await self._browser.new_context()
+
+    async def close(self) -> None:
+        if self._browser is not None:
+            await self._browser.close()
+        if self._playwright is not None:
+            await self._playwright.stop()
+        self._browser = self._playwright = None

@@ -10,6 +10,7 @@ import asyncio
 import unicodedata
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from urllib.parse import unquote
 
 from aiohttp import BodyPartReader, web
 
@@ -30,10 +31,14 @@ class Upload:
 
 
 def clean_filename(raw: str | None, index: int) -> str:
-    """The base name only; no directories, no control characters, at most 255 characters."""
+    """The base name only; no directories, no control characters, at most 255 characters.
+
+    Clients may percent-encode the name (RFC 7578, 4.2; aiohttp does), so it is
+    decoded first: an encoded ``%2F`` separates folders like a plain ``/``.
+    """
     if not raw:
         return f"image-{index + 1}"
-    name = PurePosixPath(raw.replace("\\", "/")).name
+    name = PurePosixPath(unquote(raw).replace("\\", "/")).name
     if name in ("", ".", ".."):
         raise ApiError(400, "invalid_request", f"file {index + 1} has no usable file name")
     if any(unicodedata.category(ch) == "Cc" for ch in name):

@@ -31,3 +31,8 @@ def test_refuses_unusable_names(raw):
 
 def test_missing_name_gets_a_default():
     assert clean_filename(None, 2) == "image-3"
+
+
+def test_percent_encoded_separators_count_as_folders():
+    assert clean_filename("..%2F..%2Fetc%2Fpasswd.png", 0) == "passwd.png"
+    assert clean_filename("100%25 spheroid.png", 0) == "100% spheroid.png"

@@ -1,0 +1,79 @@
+Feature: Each researcher's work is their own, and bad requests change nothing
+  Researchers must not see, change or even learn of each other's work, and a
+  request the service cannot accept is refused with a clear error and leaves
+  everything as it was.
+
+  Rule: another researcher's work answers as if it did not exist
+
+    @security
+    Scenario Outline: A researcher tries to <action> of another researcher
+      Given two researchers, one of whom has segmented a project
+      When the other researcher tries to <action>
+      Then they are told it does not exist
+      And the owner's work is unchanged
+
+      Examples:
+        | action                                          |
+        | see the project                                 |
+        | list the project's images                       |
+        | upload images to the project                    |
+        | segment the project                             |
+        | segment one of the images from their own project |
+        | see an image                                    |
+        | download an image's file                        |
+        | download an image's mask                        |
+        | see an image's outlines                         |
+        | see the batch                                   |
+        | cancel the batch                                |
+        | see a job                                       |
+
+  Rule: a bad request gets the documented error and stores nothing
+
+    @security
+    Scenario Outline: A researcher sends <bad request>
+      Given two researchers, one of whom has segmented a project
+      When the other researcher sends <bad request>
+      Then the answer is <status> with the error "<code>"
+      And nothing of theirs has changed
+
+      Examples:
+        | bad request                              | status | code             |
+        | malformed JSON                           | 400    | invalid_request  |
+        | a JSON list instead of an object         | 400    | invalid_request  |
+        | a project name that is a number          | 400    | invalid_request  |
+        | an empty project name                    | 400    | invalid_request  |
+        | a project name of 201 characters         | 400    | invalid_request  |
+        | a threshold of 0.99                      | 400    | invalid_request  |
+        | a threshold given as text                | 400    | invalid_request  |
+        | an unknown model                         | 400    | unknown_model    |
+        | an empty list of images                  | 400    | invalid_request  |
+        | image ids that are not numbers           | 400    | invalid_request  |
+        | another researcher's image id            | 404    | not_found        |
+        | a corrupt image                          | 400    | invalid_image    |
+        | a truncated PNG                          | 400    | invalid_image    |
+        | an image of zero pixels                  | 400    | invalid_image    |
+        | an image wider than 4096 pixels          | 400    | invalid_image    |
+        | an image larger than 20 MiB              | 413    | too_large        |
+        | a text file as an image                  | 415    | unsupported_type |
+        | 101 images at once                       | 413    | too_large        |
+        | a good image together with a corrupt one | 400    | invalid_image    |
+        | a file name of 300 characters            | 400    | invalid_request  |
+        | no file at all                           | 400    | invalid_request  |
+
+  Rule: names are kept as plain text
+
+    @security
+    Scenario: Names with markup, SQL or folders in them are stored and shown as plain text
+      Given a researcher with a project of 1 spheroid images
+      When the researcher names a project "<script>alert(1)</script>'; DROP TABLE projects; --" and uploads an image named "../../etc/passwd.png"
+      Then the project is listed with exactly that name
+      And the image is stored as "passwd.png"
+      And the web page shows the project's name as text, not markup
+
+  Rule: without a valid token nothing is answered
+
+    @security
+    Scenario: Requests without a valid token are refused, the event stream included
+      Given a researcher with a project of 1 spheroid images
+      When someone without a valid token asks for the researcher's project, images and events
+      Then every answer is 401 with the error "unauthorized"
