@@ -33,3 +33,12 @@ Feature: Four researchers share the service at once
       When the researcher segments the project and cancels the batch while it runs
       Then the jobs that had not started are cancelled and the running ones finish
       And the researcher's events say so
+
+  Rule: a burst of requests waits briefly for the database, and never hangs
+
+    @parallel
+    Scenario: Two hundred requests at once against fifty database connections
+      Given a researcher with a project of 2 spheroid images
+      When 200 requests from the researcher arrive at the same moment
+      Then every request is answered, with what was asked or with "busy" and a time to retry
+      And afterwards every database connection is back in the pool, idle

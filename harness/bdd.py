@@ -99,8 +99,9 @@ def before_all(context) -> None:
     context.results_dir = Path(userdata(context, "allure_results", "ALLURE_RESULTS", str(REPORTS / "allure-results")))
     use_fixture(event_loop, context)
     use_fixture(database, context)
-    # Short leases, so a killed worker's jobs come back within seconds.
-    use_fixture(running_system, context, SystemConfig(lease_s=4.0, retry_backoff_s=0.2))
+    # Two API processes (researchers' events cross from one to the other) and
+    # short leases, so a killed worker's jobs come back within seconds.
+    use_fixture(running_system, context, SystemConfig(apis=2, lease_s=4.0, retry_backoff_s=0.2))
     use_fixture(http_session, context)
     use_fixture(browsers, context)
     facts = reporting.base_facts() | {
@@ -108,6 +109,7 @@ def before_all(context) -> None:
         "postgres.version": context.database.version,
         "inference.lanes": str(context.system.config.lanes),
         "workers": str(context.system.config.workers),
+        "queue_api_processes": str(context.system.config.apis),
         "gpu": _gpu_fact(),
         "run_id": RUN_ID,
     }

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
+
 from behave import given
 
 from harness.actors import Researcher, everyone
 
+_turns = itertools.count()
+
 
 async def _researcher_with_images(context, count: int) -> Researcher:
-    researcher = await Researcher.sign_up(context.system.api_url, context.http)
-    await researcher.listen()
+    """A new researcher whose requests go to one API process and whose live events come from another."""
+    apis = [p.address for p in context.system.apis]
+    n = next(_turns)
+    researcher = await Researcher.sign_up(apis[n % len(apis)], context.http)
+    await researcher.listen(apis[(n + 1) % len(apis)])
     await researcher.create_project()
     await researcher.upload_spheroids(count)
     return researcher
