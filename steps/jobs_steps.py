@@ -8,7 +8,7 @@ from harness.actors import everyone
 
 # An upper bound so that a broken system fails the scenario instead of hanging
 # it; never an assertion about speed.
-BATCH_TIMEOUT_S = 600
+BATCH_TIMEOUT_S = 180
 
 
 async def _segment_and_wait(researcher, **options) -> None:

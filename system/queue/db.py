@@ -15,6 +15,8 @@ import asyncpg
 
 from ..common.http import ApiError
 
+RELEASE_TIMEOUT_S = 30.0
+
 
 class Database:
     def __init__(self, pool: asyncpg.Pool, acquire_timeout: float) -> None:
@@ -34,7 +36,9 @@ class Database:
         try:
             yield conn
         finally:
-            await self.pool.release(conn)
+            # Without an explicit timeout asyncpg would reuse the (short) acquire
+            # timeout for the connection's reset, and drop healthy connections.
+            await self.pool.release(conn, timeout=RELEASE_TIMEOUT_S)
 
     def stats(self) -> dict[str, int]:
         return {"size": self.pool.get_size(), "idle": self.pool.get_idle_size(), "max": self.pool.get_max_size()}

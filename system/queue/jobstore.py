@@ -33,17 +33,15 @@ class ClaimedJob:
     attempts: int
     max_attempts: int
     lease_token: UUID
+    image: bytes
 
 
 async def emit(conn: asyncpg.Connection, user_id: int, events: Sequence[tuple[str, dict]]) -> list[int]:
     """Append ``events`` (type, body) to the user's stream; returns their seqs."""
     if not events:
         return []
-    last = await conn.fetchval(q("reserve_seqs"), user_id, len(events))
-    seqs = list(range(last - len(events) + 1, last + 1))
-    await conn.execute(q("insert_events"), user_id, seqs, [t for t, _ in events], [json.dumps(b) for _, b in events])
-    await conn.execute(q("notify_events"), str(user_id))
-    return seqs
+    row = await conn.fetchrow(q("emit_events"), user_id, [t for t, _ in events], [json.dumps(b) for _, b in events])
+    return list(row["seqs"])
 
 
 def job_event(kind: str, row: asyncpg.Record | dict, status: str, **extra) -> tuple[str, dict]:
@@ -101,10 +99,9 @@ async def renew(conn: asyncpg.Connection, job: ClaimedJob, lease_s: float) -> bo
 async def complete(conn: asyncpg.Connection, job: ClaimedJob, model_used: str, mask_png: bytes, polygons: list) -> bool:
     """Store the result and mark the job succeeded; False (and nothing written) if the lease was lost."""
     async with conn.transaction():
-        row = await conn.fetchrow(q("complete_job"), job.id, job.lease_token, model_used)
+        row = await conn.fetchrow(q("complete_job"), job.id, job.lease_token, model_used, mask_png, json.dumps(polygons))
         if row is None:
             return False
-        await conn.execute(q("insert_result"), job.id, job.image_id, model_used, mask_png, json.dumps(polygons))
         await _after_final(conn, [row], model_used=model_used)
     return True
 
@@ -155,11 +152,11 @@ async def cancel_batch(conn: asyncpg.Connection, batch_id: int, user_id: int) ->
         )
         if batch["cancelled_at"] is None:
             await conn.execute("UPDATE batches SET cancelled_at = now() WHERE id = $1", batch_id)
-        await _after_final(conn, sorted(rows, key=lambda r: r["id"]), batch_locked=True)
+        await _after_final(conn, sorted(rows, key=lambda r: r["id"]))
     return True
 
 
-async def _after_final(conn: asyncpg.Connection, rows: Iterable[asyncpg.Record], batch_locked: bool = False, **extra) -> None:
+async def _after_final(conn: asyncpg.Connection, rows: Iterable[asyncpg.Record], **extra) -> None:
     """Emit the final event of each job and, when its batch has nothing left to run, the batch's."""
     rows = list(rows)
     by_user: dict[int, list[tuple[str, dict]]] = {}
@@ -167,10 +164,8 @@ async def _after_final(conn: asyncpg.Connection, rows: Iterable[asyncpg.Record],
     for r in rows:
         by_user.setdefault(r["user_id"], []).append(job_event(FINAL_EVENT[r["status"]], r, r["status"], **extra))
     for batch_id in batch_ids:
-        batch = await conn.fetchrow(q("lock_batch"), batch_id) if not batch_locked else await conn.fetchrow(
-            "SELECT id, user_id, project_id, cancelled_at, finished_at FROM batches WHERE id = $1", batch_id
-        )
-        if batch["finished_at"] is not None or await conn.fetchval(q("open_jobs_in_batch"), batch_id):
+        batch = await conn.fetchrow(q("lock_batch"), batch_id)  # a second FOR UPDATE by the same transaction is free
+        if batch["finished_at"] is not None or await conn.fetchval(q("batch_has_open_jobs"), batch_id):
             continue
         await conn.execute(q("finish_batch"), batch_id)
         status = "cancelled" if batch["cancelled_at"] is not None else "completed"

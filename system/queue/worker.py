@@ -150,8 +150,7 @@ class Worker:
                 log.warning("job %d: could not renew lease: %r", job.id, exc)
 
     async def _infer(self, job: jobstore.ClaimedJob) -> dict:
-        async with self.pool.acquire() as conn:
-            data = await conn.fetchval("SELECT data FROM images WHERE id = $1", job.image_id)
+        data = job.image  # read by the claim itself
         if data is None:
             raise JobFailed("image_missing", "the image was deleted")
         url = f"{next(self.urls)}/v1/models/{job.model}/segment"

@@ -37,7 +37,7 @@ def test_every_operation_documents_its_errors_in_the_contract_shape():
 
 def test_named_queries_load():
     names = set(sql.queries())
-    assert {"claim_job", "complete_job", "fail_attempt", "renew_lease", "events_after"} <= names
+    assert {"claim_job", "complete_job", "fail_attempt", "renew_lease", "events_after", "emit_events"} <= names
     assert all(body.strip() for body in sql.queries().values())
 
 

@@ -2,33 +2,48 @@
 -- `-- name --` and runs to the next such line.
 
 -- claim_job --
--- (started_at and finished_at use clock_timestamp(): the moment the statement
--- runs, so [started_at, finished_at] lies inside the time the job held its slot.)
--- Fair share in one statement: among users with runnable queued jobs, the one
+-- Fair share in one statement.  Among users with runnable queued jobs, the one
 -- with the fewest running jobs goes first, ties to the one whose oldest queued
--- job has waited longest; within a user, first come first served.  A job only
--- starts if one of the $2 slots is free; the unique index on running slots makes
--- two concurrent claims of the same slot fail (the loser tries again), so the
--- bound holds however many workers run.  No lock is held beyond this statement.
+-- job has waited longest; that user's oldest job is taken with FOR UPDATE SKIP
+-- LOCKED.  A job only starts if one of the $2 slots is free; the unique index
+-- on running slots makes two concurrent claims of one slot fail (the loser
+-- tries again), so the bound holds however many workers run.  No lock outlives
+-- this statement's transaction.  Every step is an index lookup: the waiting
+-- users are found by a loose index scan and each user's head by its index, so
+-- a claim costs the same with ten queued jobs or ten thousand.
+-- (started_at uses clock_timestamp(), the moment the statement runs, so
+-- [started_at, finished_at] lies inside the time the job held its slot.)
 -- $1 worker name, $2 max running, $3 lease seconds
-WITH free_slot AS (
+WITH RECURSIVE waiting_users AS (
+    (SELECT user_id FROM jobs WHERE status = 'queued' ORDER BY user_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT j.user_id FROM jobs j WHERE j.status = 'queued' AND j.user_id > w.user_id ORDER BY j.user_id LIMIT 1)
+    FROM waiting_users w WHERE w.user_id IS NOT NULL
+), free_slot AS (
     SELECT s AS slot
     FROM generate_series(1, $2::int) AS s
     WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE status = 'running' AND slot = s)
     ORDER BY random()
     LIMIT 1
-), running AS (
-    SELECT user_id, count(*) AS n FROM jobs WHERE status = 'running' GROUP BY user_id
-), waiting AS (
-    SELECT user_id, min(queued_at) AS oldest
-    FROM jobs WHERE status = 'queued' AND run_after <= now() GROUP BY user_id
+), chosen_user AS (
+    SELECT w.user_id
+    FROM waiting_users w
+    CROSS JOIN LATERAL (
+        SELECT queued_at FROM jobs h
+        WHERE h.user_id = w.user_id AND h.status = 'queued' AND h.run_after <= now()
+        ORDER BY h.queued_at, h.id LIMIT 1
+    ) head
+    CROSS JOIN LATERAL (
+        SELECT count(*) AS n FROM jobs r WHERE r.user_id = w.user_id AND r.status = 'running'
+    ) running
+    WHERE w.user_id IS NOT NULL AND EXISTS (SELECT 1 FROM free_slot)
+    ORDER BY running.n, head.queued_at
+    LIMIT 1
 ), candidate AS (
     SELECT j.id
-    FROM jobs j
-    JOIN waiting w ON w.user_id = j.user_id
-    LEFT JOIN running r ON r.user_id = j.user_id
-    WHERE j.status = 'queued' AND j.run_after <= now() AND EXISTS (SELECT 1 FROM free_slot)
-    ORDER BY coalesce(r.n, 0), w.oldest, j.queued_at, j.id
+    FROM jobs j JOIN chosen_user c ON c.user_id = j.user_id
+    WHERE j.status = 'queued' AND j.run_after <= now()
+    ORDER BY j.queued_at, j.id
     LIMIT 1
     FOR UPDATE OF j SKIP LOCKED
 )
@@ -40,7 +55,8 @@ SET status = 'running', attempts = jobs.attempts + 1, started_at = clock_timesta
 FROM candidate
 WHERE jobs.id = candidate.id
 RETURNING jobs.id, jobs.batch_id, jobs.image_id, jobs.project_id, jobs.user_id, jobs.model,
-          jobs.threshold, jobs.attempts, jobs.max_attempts, jobs.lease_token;
+          jobs.threshold, jobs.attempts, jobs.max_attempts, jobs.lease_token,
+          (SELECT data FROM images WHERE images.id = jobs.image_id) AS image;
 
 -- renew_lease --
 UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3::float8)
@@ -48,15 +64,18 @@ WHERE id = $1 AND lease_token = $2 AND status = 'running'
 RETURNING id;
 
 -- complete_job --
-UPDATE jobs
-SET status = 'succeeded', model_used = $3, finished_at = clock_timestamp(),
-    slot = NULL, lease_token = NULL, lease_expires_at = NULL
-WHERE id = $1 AND lease_token = $2 AND status = 'running'
-RETURNING id, batch_id, image_id, project_id, user_id, status;
-
--- insert_result --
-INSERT INTO results (job_id, image_id, model_used, mask_png, polygons)
-VALUES ($1, $2, $3, $4, $5::jsonb);
+-- Mark the job succeeded and store its result, only while $2 is still its lease.
+WITH done AS (
+    UPDATE jobs
+    SET status = 'succeeded', model_used = $3, finished_at = clock_timestamp(),
+        slot = NULL, lease_token = NULL, lease_expires_at = NULL
+    WHERE id = $1 AND lease_token = $2 AND status = 'running'
+    RETURNING id, batch_id, image_id, project_id, user_id, status
+), stored AS (
+    INSERT INTO results (job_id, image_id, model_used, mask_png, polygons)
+    SELECT id, image_id, $3, $4, $5::jsonb FROM done
+)
+SELECT * FROM done;
 
 -- fail_attempt --
 -- The attempt failed: queue it again after a backoff, or end it failed when it
@@ -77,26 +96,33 @@ ORDER BY id
 FOR UPDATE SKIP LOCKED;
 
 -- lock_batch --
+-- The batch row, locked so that exactly one transaction sees its last job end.
 SELECT id, user_id, project_id, cancelled_at, finished_at FROM batches WHERE id = $1 FOR UPDATE;
 
--- open_jobs_in_batch --
-SELECT count(*) FROM jobs WHERE batch_id = $1 AND status IN ('queued', 'running');
+-- batch_has_open_jobs --
+-- Must run as its own statement after lock_batch: in READ COMMITTED each
+-- statement takes a new snapshot, so this one sees every job that a
+-- transaction holding the lock before us committed.  (Folded into lock_batch
+-- it would read the snapshot from before the wait, and the last two jobs to
+-- finish at once would each see the other still running.)
+SELECT EXISTS (SELECT 1 FROM jobs WHERE batch_id = $1 AND status IN ('queued', 'running'));
 
 -- finish_batch --
 UPDATE batches SET finished_at = now() WHERE id = $1;
 
--- reserve_seqs --
--- Reserve $2 consecutive event numbers for user $1; returns the last one.  The
--- row lock it takes lasts to the end of the transaction, so a user's events
--- commit in the order of their numbers.
-UPDATE users SET event_seq = event_seq + $2 WHERE id = $1 RETURNING event_seq;
-
--- insert_events --
-INSERT INTO events (user_id, seq, type, body)
-SELECT $1, s, t, b::jsonb FROM unnest($2::bigint[], $3::text[], $4::text[]) AS e(s, t, b);
-
--- notify_events --
-SELECT pg_notify('paraseg_events', $1::text);
+-- emit_events --
+-- Append events ($2 types, $3 JSON bodies) to user $1's stream with the next
+-- seqs, and wake the API processes.  The user row lock lasts to the end of the
+-- transaction, so a user's events commit in the order of their numbers.
+WITH reserved AS (
+    UPDATE users SET event_seq = event_seq + cardinality($2::text[]) WHERE id = $1 RETURNING event_seq
+), appended AS (
+    INSERT INTO events (user_id, seq, type, body)
+    SELECT $1, r.event_seq - cardinality($2::text[]) + e.n, e.t, e.b::jsonb
+    FROM reserved r, unnest($2::text[], $3::text[]) WITH ORDINALITY AS e(t, b, n)
+    RETURNING seq
+)
+SELECT (SELECT array_agg(seq ORDER BY seq) FROM appended) AS seqs, pg_notify('paraseg_events', $1::text);
 
 -- notify_jobs --
 SELECT pg_notify('paraseg_jobs', '');

@@ -1,0 +1,115 @@
+"""The job lifecycle against a real PostgreSQL: races that only a real database shows."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+import asyncpg
+import pytest
+
+from system.queue import jobstore
+from system.queue.sql import migrate
+
+_names = itertools.count()
+
+
+@pytest.fixture
+async def pool(database):
+    pool = await asyncpg.create_pool(database.url, min_size=4, max_size=12)
+    async with pool.acquire() as conn:
+        await migrate(conn)
+    yield pool
+    await pool.close()
+
+
+async def make_user(conn, images: int = 1) -> tuple[int, int, list[int]]:
+    user = await conn.fetchval("INSERT INTO users (username, password_hash) VALUES ($1, 'x') RETURNING id", f"js-{next(_names)}")
+    project = await conn.fetchval("INSERT INTO projects (user_id, name) VALUES ($1, 'p') RETURNING id", user)
+    ids = [await conn.fetchval(
+        "INSERT INTO images (project_id, user_id, filename, content_type, width, height, data) VALUES ($1, $2, 'a.png', 'image/png', 1, 1, 'x') RETURNING id",
+        project, user) for _ in range(images)]
+    return user, project, ids
+
+
+async def claim_n(pool, n: int, bound: int = 4) -> list[jobstore.ClaimedJob]:
+    jobs = []
+    async with pool.acquire() as conn:
+        while len(jobs) < n and (job := await jobstore.claim(conn, "test", bound, 30)) is not None:
+            jobs.append(job)
+    return jobs
+
+
+async def test_jobs_finishing_at_once_complete_their_batch_exactly_once(pool):
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE jobs SET status = 'cancelled', slot = NULL, lease_token = NULL WHERE status IN ('queued', 'running')")
+        user, project, images = await make_user(conn, 4)
+    for _ in range(15):
+        async with pool.acquire() as conn:
+            batch_id, _ = await jobstore.enqueue_batch(conn, user, project, images, "unet", 0.5, 3)
+        jobs = await claim_n(pool, 4)
+        assert len(jobs) == 4
+
+        async def finish(job):
+            async with pool.acquire() as conn:
+                assert await jobstore.complete(conn, job, "unet", b"png", [])
+
+        await asyncio.gather(*(finish(j) for j in jobs))
+        async with pool.acquire() as conn:
+            finished = await conn.fetchval("SELECT finished_at FROM batches WHERE id = $1", batch_id)
+            completed = await conn.fetchval(
+                "SELECT count(*) FROM events WHERE user_id = $1 AND type = 'batch.completed' AND (body->>'batch_id')::bigint = $2", user, batch_id)
+        assert finished is not None and completed == 1
+
+
+async def test_the_user_with_fewer_running_jobs_goes_first(pool):
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE jobs SET status = 'cancelled', slot = NULL, lease_token = NULL WHERE status IN ('queued', 'running')")
+        big, big_project, big_images = await make_user(conn, 1)
+        small, small_project, small_images = await make_user(conn, 1)
+        await jobstore.enqueue_batch(conn, big, big_project, big_images * 10, "unet", 0.5, 3)
+        await jobstore.enqueue_batch(conn, small, small_project, small_images * 2, "unet", 0.5, 3)
+    order = [j.user_id for j in await claim_n(pool, 4)]
+    # big waited longest, so goes first; then small has fewer running; then alternate
+    assert order == [big, small, big, small]
+
+
+async def test_concurrent_claims_never_exceed_the_bound(pool):
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE jobs SET status = 'cancelled', slot = NULL, lease_token = NULL WHERE status IN ('queued', 'running')")
+        user, project, images = await make_user(conn, 1)
+        await jobstore.enqueue_batch(conn, user, project, images * 40, "unet", 0.5, 3)
+
+    async def claimer():
+        got = []
+        async with pool.acquire() as conn:
+            for _ in range(10):
+                try:
+                    job = await jobstore.claim(conn, "racer", 4, 30)
+                except asyncpg.UniqueViolationError:
+                    continue
+                if job:
+                    got.append(job)
+        return got
+
+    claimed = [j for js in await asyncio.gather(*(claimer() for _ in range(8))) for j in js]
+    async with pool.acquire() as conn:
+        running = await conn.fetchval("SELECT count(*) FROM jobs WHERE status = 'running'")
+    assert len(claimed) == running == 4
+
+
+async def test_a_lost_lease_cannot_overwrite_the_new_owners_result(pool):
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE jobs SET status = 'cancelled', slot = NULL, lease_token = NULL WHERE status IN ('queued', 'running')")
+        user, project, images = await make_user(conn, 1)
+        await jobstore.enqueue_batch(conn, user, project, images, "unet", 0.5, 3)
+        old = await jobstore.claim(conn, "old", 4, 30)
+        await conn.execute("UPDATE jobs SET lease_expires_at = now() - interval '1 second' WHERE id = $1", old.id)
+        assert await jobstore.requeue_expired(conn, 0.0) == 1
+        new = await jobstore.claim(conn, "new", 4, 30)
+        assert new.id == old.id and new.attempts == 2
+        assert not await jobstore.renew(conn, old, 30)
+        assert not await jobstore.complete(conn, old, "unet", b"old", [])
+        assert await jobstore.complete(conn, new, "unet", b"new", [])
+        assert not await jobstore.complete(conn, new, "unet", b"again", [])
+        assert await conn.fetchval("SELECT mask_png FROM results WHERE job_id = $1", new.id) == b"new"
