@@ -19,6 +19,8 @@ import aiohttp
 from behave import fixture, use_fixture
 from behave.model import Scenario
 
+from system.inference.gpu import GpuProbe
+
 from . import reporting
 from .browser import BrowserPool
 from .launcher import ROOT, SystemConfig, SystemUnderTest
@@ -94,6 +96,7 @@ def browsers(context):
 # ---------------------------------------------------------------- hooks
 def before_all(context) -> None:
     install_termination_handler()
+    context.gpu = GpuProbe.open()
     context.log_dir = REPORTS / "logs" / RUN_ID
     context.log_dir.mkdir(parents=True, exist_ok=True)
     context.results_dir = Path(userdata(context, "allure_results", "ALLURE_RESULTS", str(REPORTS / "allure-results")))
@@ -110,20 +113,16 @@ def before_all(context) -> None:
         "inference.lanes": str(context.system.config.lanes),
         "workers": str(context.system.config.workers),
         "queue_api_processes": str(context.system.config.apis),
-        "gpu": _gpu_fact(),
+        "gpu": context.gpu.name if context.gpu.available else context.gpu.reason,
         "run_id": RUN_ID,
     }
     reporting.write_environment(context.results_dir, facts)
 
 
-def _gpu_fact() -> str:
-    from system.inference.gpu import GpuProbe
-
-    probe = GpuProbe.open()
-    return probe.name if probe.available else probe.reason
-
-
 def before_scenario(context, scenario: Scenario) -> None:
+    if "gpu" in scenario.effective_tags and not context.gpu.available:
+        scenario.skip(reason=f"needs an NVIDIA GPU; {context.gpu.reason}")
+        return
     context.researchers = []
     context.pages = []
     context.log_window = reporting.LogWindow(context.system.processes())
@@ -140,6 +139,8 @@ async def _inference_requests(context) -> float:
 
 
 def after_scenario(context, scenario: Scenario) -> None:
+    if scenario.status == "skipped" and not hasattr(context, "log_window"):
+        return
     for researcher in getattr(context, "researchers", []):
         if researcher.events is not None:
             with contextlib.suppress(Exception):

@@ -46,6 +46,7 @@ class SystemUnderTest:
         self.inference: list[ManagedProcess] = []
         self.apis: list[ManagedProcess] = []
         self.workers: list[ManagedProcess] = []
+        self.extras: list[ManagedProcess] = []  # stand-alone servers a scenario needs for itself
         self._ids = itertools.count(1)
 
     # ------------------------------------------------------------ start
@@ -89,6 +90,14 @@ class SystemUnderTest:
         self._await_http(proc)
         return proc
 
+    def start_standalone_inference(self, **env: str) -> ManagedProcess:
+        """An inference server outside the queue's configuration (its own lanes, weights, faults); stopped by heal()."""
+        proc = self._spawn(f"inference-extra-{len(self.extras) + 1}", "system.inference",
+                           {"HOST": "127.0.0.1", "PORT": "0", "LANES": str(self.config.lanes)} | env)
+        self.extras.append(proc)
+        self._await_http(proc)
+        return proc
+
     @property
     def inference_urls(self) -> str:
         return ",".join(p.address for p in self.inference if p.address)
@@ -122,6 +131,9 @@ class SystemUnderTest:
     def heal(self) -> list[str]:
         """Replace every process a scenario killed, so the next scenario finds the configured system."""
         restarted = []
+        for proc in self.extras:
+            proc.stop()
+        self.extras.clear()
         for proc in self.processes():
             if proc.paused:
                 proc.resume()
@@ -143,12 +155,12 @@ class SystemUnderTest:
 
     # ------------------------------------------------------------ stop
     def processes(self) -> list[ManagedProcess]:
-        return [*self.inference, *self.apis, *self.workers]
+        return [*self.inference, *self.apis, *self.workers, *self.extras]
 
     def stop(self) -> dict[str, int | None]:
         """Workers first (they finish their jobs), then APIs, then inference."""
         codes = {}
-        for proc in [*reversed(self.workers), *reversed(self.apis), *reversed(self.inference)]:
+        for proc in [*reversed(self.extras), *reversed(self.workers), *reversed(self.apis), *reversed(self.inference)]:
             codes[proc.name] = proc.stop()
         return codes
 

@@ -19,6 +19,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--timeout", type=float, default=float(env("REQUEST_TIMEOUT", "30")), help="seconds before 504 timeout (REQUEST_TIMEOUT)")
     p.add_argument("--device", default=env("DEVICE", "cpu"), help="torch device, e.g. cpu or cuda:0 (DEVICE)")
     p.add_argument("--weights-dir", default=env("WEIGHTS_DIR"), help="folder of <model>.pt and manifest.json (WEIGHTS_DIR)")
+    p.add_argument("--degraded-lanes", type=int, default=int(env("DEGRADED_LANES", "2")), help="lanes allowed after out of memory (DEGRADED_LANES)")
+    p.add_argument("--recover-after", type=float, default=float(env("RECOVER_AFTER", "10")),
+                   help="seconds without out of memory before stepping back up (RECOVER_AFTER)")
+    p.add_argument("--enable-fault-injection", action="store_true", default=env("ENABLE_FAULT_INJECTION", "") == "1",
+                   help="accept POST /v1/admin/faults (tests only; ENABLE_FAULT_INJECTION=1)")
     args = p.parse_args(argv)
     if args.lanes < 1 or args.max_batch < 1 or args.max_queue < 1 or args.timeout <= 0:
         p.error("--lanes, --max-batch and --max-queue must be >= 1 and --timeout > 0")
@@ -36,6 +41,9 @@ def main(argv: list[str] | None = None) -> None:
         timeout_s=args.timeout,
         device=args.device,
         weights_dir=args.weights_dir,
+        enable_fault_injection=args.enable_fault_injection,
+        degraded_lanes=args.degraded_lanes,
+        recover_after_s=args.recover_after,
     )
     asyncio.run(serve_app(create_app(settings), "inference", args.host, args.port))
 

@@ -7,13 +7,18 @@ thread (the event loop never blocks on compute), and settles every request of
 the batch.  Nothing on a request's path synchronises the whole device: a lane
 waits only for its own stream.
 
-``allowed`` caps how many lanes may take work; lanes above it park until it
-rises again, which is how the server steps down under memory pressure.
+Out of memory: a forward pass that raises ``torch.cuda.OutOfMemoryError`` (a
+real one, or one from the fault injector) frees the allocator's cache, lowers
+the lanes allowed (4 -> 2) and the batch limit (halved), and is retried - split
+in halves when it was a batch - so the requests succeed.  After
+``recover_after_s`` without another out-of-memory error the lanes and batch
+limit step back up.  Lanes above ``allowed`` park before taking new work.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import time
@@ -23,9 +28,10 @@ from dataclasses import dataclass
 import torch
 
 from .batcher import MicroBatcher, Request, settle
-from .registry import ModelRegistry
+from .faults import FaultInjector
 
 log = logging.getLogger(__name__)
+MAX_OOM_RETRIES = 4
 
 
 @dataclass(frozen=True)
@@ -35,7 +41,7 @@ class LaneResult:
     batch_size: int
     queue_ms: float
     compute_ms: float
-    started: float  # time.monotonic() when the forward pass began
+    started: float  # time.time() when the forward pass began
     finished: float
 
 
@@ -45,11 +51,17 @@ def cpu_threads_per_lane(lanes: int) -> int:
 
 
 class LanePool:
-    def __init__(self, registry: ModelRegistry, batcher: MicroBatcher, lanes: int, device: torch.device) -> None:
-        self.registry, self.batcher, self.device = registry, batcher, device
+    def __init__(self, batcher: MicroBatcher, lanes: int, device: torch.device, faults: FaultInjector | None = None,
+                 degraded_lanes: int = 2, recover_after_s: float = 10.0, on_oom=None) -> None:
+        self.batcher, self.device, self.faults = batcher, device, faults or FaultInjector()
         self.size = lanes
         self.allowed = lanes
+        self.batch_limit = batcher.max_batch
+        self.degraded_lanes = max(1, min(degraded_lanes, lanes))
+        self.recover_after_s = recover_after_s
+        self.on_oom = on_oom or (lambda: None)
         self.busy = 0
+        self.last_oom = 0.0
         self._gate = asyncio.Condition()
         self._tasks: list[asyncio.Task] = []
         threads = cpu_threads_per_lane(lanes)
@@ -61,6 +73,7 @@ class LanePool:
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._run(i), name=f"lane-{i}") for i in range(self.size)]
+        self._tasks.append(asyncio.create_task(self._recover(), name="lane-recovery"))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -79,53 +92,83 @@ class LanePool:
         while True:
             async with self._gate:
                 await self._gate.wait_for(lambda: index < self.allowed)
-            batch = await self.batcher.next_batch()
+            batch = await self.batcher.next_batch(self.batch_limit)
             self.busy += 1
             try:
-                for model, group in _by_model(batch).items():
-                    await self._compute(loop, index, model, group)
+                for group in _by_module(batch):
+                    await self._compute(loop, index, group)
             finally:
                 self.busy -= 1
 
-    async def _compute(self, loop: asyncio.AbstractEventLoop, index: int, model: str, group: list[Request]) -> None:
-        started = time.monotonic()
+    async def _compute(self, loop: asyncio.AbstractEventLoop, index: int, group: list[Request], retries: int = 0) -> None:
+        started_mono, started = time.monotonic(), time.time()
+        module = group[0].payload[0]
         try:
-            module = self.registry.entries[model].module
-            if module is None:
-                raise RuntimeError(f"model {model} was unloaded")
             logits = await loop.run_in_executor(
-                self._executors[index], forward, module, [r.payload for r in group], self.device, self._streams[index]
+                self._executors[index], forward, module, [r.payload[1] for r in group], self.device, self._streams[index], self.faults
             )
+        except torch.cuda.OutOfMemoryError as exc:
+            await self._out_of_memory(index, len(group), exc)
+            if retries >= MAX_OOM_RETRIES:
+                for request in group:
+                    settle(request, error=exc)
+                return
+            halves = [group] if len(group) == 1 else [group[: len(group) // 2], group[len(group) // 2:]]
+            for part in halves:
+                await self._compute(loop, index, part, retries + 1)
+            return
         except Exception as exc:
-            log.warning("lane %d: forward pass of %d on %s failed: %r", index, len(group), model, exc)
+            log.warning("lane %d: forward pass of %d failed: %r", index, len(group), exc)
             for request in group:
                 settle(request, error=exc)
             return
-        finished = time.monotonic()
+        finished_mono, finished = time.monotonic(), time.time()
         for i, request in enumerate(group):
-            settle(
-                request,
-                LaneResult(
-                    logits=logits[i],
-                    lane=index,
-                    batch_size=len(group),
-                    queue_ms=(started - request.enqueued) * 1000,
-                    compute_ms=(finished - started) * 1000,
-                    started=started,
-                    finished=finished,
-                ),
-            )
+            settle(request, LaneResult(
+                logits=logits[i], lane=index, batch_size=len(group),
+                queue_ms=(started_mono - request.enqueued) * 1000, compute_ms=(finished_mono - started_mono) * 1000,
+                started=started, finished=finished,
+            ))
+
+    async def _out_of_memory(self, index: int, size: int, exc: BaseException) -> None:
+        self.last_oom = time.monotonic()
+        self.on_oom()
+        free_memory(self.device)
+        self.batch_limit = max(1, self.batch_limit // 2)
+        if self.allowed > self.degraded_lanes:
+            log.warning("lane %d: out of memory on a batch of %d (%s); lanes %d -> %d, batch limit %d",
+                        index, size, exc, self.allowed, self.degraded_lanes, self.batch_limit)
+            await self.set_allowed(self.degraded_lanes)
+
+    async def _recover(self) -> None:
+        """Step back up once no out-of-memory error was seen for ``recover_after_s``."""
+        while True:
+            await asyncio.sleep(min(1.0, self.recover_after_s / 4))
+            degraded = self.allowed < self.size or self.batch_limit < self.batcher.max_batch
+            if degraded and time.monotonic() - self.last_oom >= self.recover_after_s:
+                log.info("no out-of-memory error for %.0f s: lanes %d -> %d", self.recover_after_s, self.allowed, self.size)
+                self.batch_limit = self.batcher.max_batch
+                await self.set_allowed(self.size)
 
 
-def _by_model(batch: list[Request]) -> dict[str, list[Request]]:
-    groups: dict[str, list[Request]] = {}
+def free_memory(device: torch.device) -> None:
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+
+
+def _by_module(batch: list[Request]) -> list[list[Request]]:
+    """Requests grouped by the module they were resolved to (a reload may sit between them)."""
+    groups: dict[int, list[Request]] = {}
     for request in batch:
-        groups.setdefault(request.model, []).append(request)
-    return groups
+        groups.setdefault(id(request.payload[0]), []).append(request)
+    return list(groups.values())
 
 
-def forward(module: torch.nn.Module, inputs: list[torch.Tensor], device: torch.device, stream: torch.cuda.Stream | None) -> torch.Tensor:
+def forward(module: torch.nn.Module, inputs: list[torch.Tensor], device: torch.device,
+            stream: torch.cuda.Stream | None, faults: FaultInjector) -> torch.Tensor:
     """One forward pass of a micro-batch; returns CPU logits.  Runs in a lane's thread."""
+    faults.before_forward()
     with torch.inference_mode():
         x = torch.stack(inputs)
         if stream is None:

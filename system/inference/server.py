@@ -13,9 +13,10 @@ import torch
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
 
-from ..common.http import ApiError, error_middleware
+from ..common.http import ApiError, error_middleware, read_json
 from . import preprocess
 from .batcher import MicroBatcher, QueueFull, Request
+from .faults import FaultInjector
 from .gpu import GpuProbe
 from .lanes import LanePool, LaneResult
 from .models import INPUT_SIZE, KNOWN_MODELS
@@ -36,6 +37,9 @@ class Settings:
     device: str = "cpu"
     weights_dir: str | None = None
     max_body_bytes: int = 64 * 1024 * 1024
+    enable_fault_injection: bool = False
+    degraded_lanes: int = 2
+    recover_after_s: float = 10.0
 
 
 class Metrics:
@@ -64,6 +68,7 @@ class InferenceService:
         self.registry = ModelRegistry(device=self.device, **kwargs)
         self.metrics = Metrics()
         self.gpu = GpuProbe.open()
+        self.faults = FaultInjector(enabled=settings.enable_fault_injection)
         self.cpu_pool = ThreadPoolExecutor(max(2, settings.lanes), thread_name_prefix="prepost")
         self.batcher: MicroBatcher | None = None
         self.lanes: LanePool | None = None
@@ -72,7 +77,9 @@ class InferenceService:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self.cpu_pool, self.registry.load_all)
         self.batcher = MicroBatcher(self.settings.max_queue, self.settings.max_batch, self.settings.max_wait_ms / 1000)
-        self.lanes = LanePool(self.registry, self.batcher, self.settings.lanes, self.device)
+        self.lanes = LanePool(self.batcher, self.settings.lanes, self.device, self.faults,
+                              degraded_lanes=self.settings.degraded_lanes, recover_after_s=self.settings.recover_after_s,
+                              on_oom=self.metrics.oom_events.inc)
         self.lanes.start()
 
     async def stop(self) -> None:
@@ -98,7 +105,8 @@ class InferenceService:
         except preprocess.InvalidImage as exc:
             raise ApiError(400, "invalid_image", str(exc)) from None
         tensor = await loop.run_in_executor(self.cpu_pool, preprocess.to_input, gray, INPUT_SIZE)
-        request = Request(model=entry.name, payload=tensor, deadline=deadline)
+        # The module is fixed now: a reload while this request waits does not change what serves it.
+        request = Request(model=entry.name, payload=(entry.module, tensor), deadline=deadline)
         assert self.batcher is not None
         try:
             self.batcher.submit(request)
@@ -118,7 +126,8 @@ class InferenceService:
             "height": height,
             "mask_png": base64.b64encode(png).decode("ascii"),
             "polygons": polys,
-            "timings": {"queue_ms": round(result.queue_ms, 3), "compute_ms": round(result.compute_ms, 3)},
+            "timings": {"queue_ms": round(result.queue_ms, 3), "compute_ms": round(result.compute_ms, 3),
+                        "compute_started": result.started, "compute_finished": result.finished},
             "lane": result.lane,
             "batch_size": result.batch_size,
         }
@@ -159,6 +168,32 @@ async def segment(request: web.Request) -> web.Response:
         raise
     finally:
         service.metrics.requests.labels(name, outcome).inc()
+
+
+async def reload_model(request: web.Request) -> web.Response:
+    """Load the model's weight file again; requests in flight finish on the module they started with."""
+    service = request.app[SERVICE]
+    name = request.match_info["name"]
+    if name not in KNOWN_MODELS:
+        raise ApiError(404, "unknown_model", f"there is no model named {name!r}")
+    loop = asyncio.get_running_loop()
+    entry = await loop.run_in_executor(service.cpu_pool, service.registry.load, name)
+    return web.json_response(entry.public() | {"detail": entry.detail})
+
+
+async def faults(request: web.Request) -> web.Response:
+    """Arm faults: ``{"oom": n}`` fails the next n forward passes with out-of-memory;
+    ``{"delay_ms": x, "count": n}`` delays the next n passes by x ms."""
+    service = request.app[SERVICE]
+    if not service.faults.enabled:
+        raise ApiError(403, "fault_injection_disabled", "start the server with --enable-fault-injection to use this route")
+    if request.method == "GET":
+        return web.json_response(service.faults.state())
+    body = await read_json(request)
+    oom, delay_ms, count = body.get("oom", 0), body.get("delay_ms", 0), body.get("count", 0)
+    if not all(type(v) in (int, float) and 0 <= v <= 100_000 for v in (oom, delay_ms, count)) or type(oom) is not int or type(count) is not int:
+        raise ApiError(400, "invalid_request", "oom and count must be integers, delay_ms a number, all from 0 to 100000")
+    return web.json_response(service.faults.arm(oom=oom, delay_ms=float(delay_ms), delay_count=count))
 
 
 async def list_models(request: web.Request) -> web.Response:
@@ -212,6 +247,8 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(lifecycle)
     app.router.add_get("/v1/models", list_models)
     app.router.add_post("/v1/models/{name}/segment", segment)
+    app.router.add_post("/v1/models/{name}/reload", reload_model)
+    app.router.add_route("*", "/v1/admin/faults", faults)
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
     app.router.add_get("/metrics", metrics)

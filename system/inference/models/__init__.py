@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 from torch import nn
 
+from .hrnet import HRNetSmall
+from .resunet_cbam import ResUNetCBAM
 from .unet import UNet
 
 INPUT_SIZE = 128
@@ -22,6 +24,8 @@ KNOWN_MODELS = ("unet", "resunet_cbam", "hrnet")
 
 BUILDERS: dict[str, Callable[[], nn.Module]] = {
     "unet": lambda: UNet(base=8),
+    "resunet_cbam": lambda: ResUNetCBAM(base=8),
+    "hrnet": lambda: HRNetSmall(widths=(8, 16, 32), stages=1),
 }
 
 

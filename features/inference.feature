@@ -1,0 +1,67 @@
+Feature: The inference server runs four researchers' images side by side
+  One GPU serves four researchers.  The server runs their images in parallel
+  lanes instead of one after another behind a lock, degrades gracefully when
+  memory runs out, and answers every request - with a result or a clear error.
+
+  Rule: four requests at once are computed at the same time
+
+    @parallel
+    Scenario: Four inferences at once run side by side
+      Given an inference server with 4 lanes
+      When 4 researchers' images are segmented at the same moment
+      Then they ran on 4 different lanes
+      And their computations overlapped in time
+
+  Rule: lanes add throughput, not overhead
+
+    @parallel @perf
+    Scenario: Four concurrent users get nearly all the throughput the model has on this machine
+      Given the best in-process throughput of unet on this machine, with every stage a request goes through
+      When 4 users send images to the inference server continuously
+      Then they get at least 90% of that throughput
+
+    @gpu @perf
+    Scenario: On a GPU, four users get three times the throughput of a server with one lock
+      Given an NVIDIA GPU
+      When 4 users send images continuously to the lane server and then to a one-at-a-time server
+      Then the lane server's throughput is at least 3 times the one-at-a-time server's
+      And the GPU's utilisation over the run is attached to the report
+
+  Rule: running out of memory slows the server down but fails nothing
+
+    @failure
+    Scenario: Running out of memory during a four-user run fails no request
+      Given an inference server that will run out of memory on its next 3 forward passes
+      When 4 users send 40 images at the same moment
+      Then every image is segmented
+      And the lanes allowed dropped to 2 and came back to 4 after a quiet period
+
+  Rule: a request that takes too long is answered, and the lane goes on
+
+    @failure
+    Scenario: A request past its deadline times out, and the next ones are served
+      Given an inference server that answers within 1 second or not at all
+      And its next forward pass will take 3 seconds
+      When an image is sent to it, and 4 more together once the slow pass is over
+      Then the first answer is 504 with the error "timeout"
+      And the next 4 are segmented, on all 4 lanes
+
+  Rule: bad input gets the documented error, and the server keeps serving
+
+    @security
+    Scenario Outline: The inference server refuses <bad input> and keeps serving
+      When <bad input> is sent to the inference server
+      Then the answer is <status> with the error "<code>"
+      And the inference server still segments a good image
+
+      Examples:
+        | bad input                                 | status | code            |
+        | bytes that are not an image               | 400    | invalid_image   |
+        | a truncated PNG                           | 400    | invalid_image   |
+        | an empty body                             | 400    | invalid_image   |
+        | an image of 4097 by 8 pixels              | 400    | invalid_image   |
+        | an image of 8 by 8 pixels                 | 400    | invalid_image   |
+        | an image for a model that does not exist  | 404    | unknown_model   |
+        | a threshold of 7                          | 400    | invalid_request |
+        | a threshold that is not a number          | 400    | invalid_request |
+        | a body of 65 MiB                          | 413    | too_large       |

@@ -1,0 +1,48 @@
+"""Fault injection for the inference server, for tests only.
+
+Enabled only by ``--enable-fault-injection``; otherwise the admin route refuses.
+An injected out-of-memory error is a real ``torch.cuda.OutOfMemoryError`` raised
+where the forward pass would raise it, so the server handles the injected and
+the real error on one code path.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+
+@dataclass
+class FaultInjector:
+    enabled: bool = False
+    oom_left: int = 0
+    delay_left: int = 0
+    delay_s: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def arm(self, oom: int = 0, delay_ms: float = 0.0, delay_count: int = 0) -> dict:
+        with self._lock:
+            self.oom_left += oom
+            if delay_count:
+                self.delay_left, self.delay_s = delay_count, delay_ms / 1000
+            return self.state()
+
+    def state(self) -> dict:
+        return {"enabled": self.enabled, "oom_left": self.oom_left, "delay_left": self.delay_left, "delay_ms": self.delay_s * 1000}
+
+    def before_forward(self) -> None:
+        """Called in a lane's thread just before each forward pass."""
+        if not self.enabled:
+            return
+        with self._lock:
+            delay = self.delay_s if self.delay_left > 0 else 0.0
+            self.delay_left = max(0, self.delay_left - 1)
+            oom = self.oom_left > 0
+            self.oom_left = max(0, self.oom_left - 1)
+        if delay:
+            time.sleep(delay)
+        if oom:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (injected by the fault injector)")
