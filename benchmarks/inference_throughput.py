@@ -76,7 +76,8 @@ def print_table(report: dict) -> None:
         limit = r["in_process_limit"]
         print(f"\n{model}")
         if limit:
-            print(f"  {'in-process limit (batch %d, %d threads)' % (limit['batch'], limit['threads']):44s} {limit['images_per_s']:8.1f} img/s")
+            label = f"in-process limit (batch {limit['batch']}, {limit['threads']} threads)"
+            print(f"  {label:44s} {limit['images_per_s']:8.1f} img/s")
         for label, row in r["server"].items():
             extra = f"  x{row['vs_baseline']:.2f} baseline" + (f"  {row['vs_limit']:.0%} of limit" if "vs_limit" in row else "")
             print(f"  {label:44s} {row['images_per_s']:8.1f} img/s{extra}")
