@@ -35,15 +35,18 @@ def setup_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s")
 
 
-async def wait_for_stop_signal() -> None:
+def stop_signal() -> asyncio.Event:
+    """An event set by SIGTERM or SIGINT.  Install it before announcing readiness,
+    so a stop that follows the ready line at once is not missed."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    return stop
 
 
 async def serve_app(app: web.Application, name: str, host: str, port: int, shutdown_timeout: float = 10.0) -> None:
+    stop = stop_signal()
     runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=shutdown_timeout)
     await runner.setup()
     try:
@@ -51,7 +54,7 @@ async def serve_app(app: web.Application, name: str, host: str, port: int, shutd
         await site.start()
         bound = runner.addresses[0][1] if runner.addresses else port
         print(ready_line(name, host, bound), flush=True)
-        await wait_for_stop_signal()
+        await stop.wait()
         logging.getLogger(name).info("stopping")
     finally:
         await runner.cleanup()

@@ -13,7 +13,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m system.inference", description="Segmentation inference server (shared/API.md section 2).")
     add_common_flags(p, default_port=8500)
     p.add_argument("--lanes", type=int, default=int(env("LANES", "4")), help="forward passes in flight at once (LANES)")
-    p.add_argument("--max-batch", type=int, default=int(env("MAX_BATCH", "1")), help="micro-batch size limit (MAX_BATCH)")
+    p.add_argument("--max-batch", type=int, default=int(env("MAX_BATCH", "4")), help="micro-batch size limit (MAX_BATCH)")
     p.add_argument("--max-wait-ms", type=float, default=float(env("MAX_WAIT_MS", "2")), help="micro-batch gathering window (MAX_WAIT_MS)")
     p.add_argument("--max-queue", type=int, default=int(env("MAX_QUEUE", "64")), help="requests waiting beyond which 503 overloaded (MAX_QUEUE)")
     p.add_argument("--timeout", type=float, default=float(env("REQUEST_TIMEOUT", "30")), help="seconds before 504 timeout (REQUEST_TIMEOUT)")

@@ -30,7 +30,9 @@ MIN_THRESHOLD, MAX_THRESHOLD = 0.05, 0.95
 @dataclass(frozen=True)
 class Settings:
     lanes: int = 4
-    max_batch: int = 1
+    # Micro-batching helped on two CPU cores (benchmarks/inference_throughput.py:
+    # 4 users, batch <= 4 vs 1); untested on a GPU in this project so far.
+    max_batch: int = 4
     max_wait_ms: float = 2.0
     max_queue: int = 64
     timeout_s: float = 30.0

@@ -23,7 +23,7 @@ import socket
 import aiohttp
 import asyncpg
 
-from ..common.serve import env, setup_logging, wait_for_stop_signal
+from ..common.serve import env, setup_logging, stop_signal
 from . import jobstore
 from .config import add_database_flags, inference_urls, require_database
 from .sql import migrate, q
@@ -48,6 +48,7 @@ class Worker:
         self.running: set[asyncio.Task] = set()
 
     async def run(self) -> None:
+        stop = stop_signal()
         self.pool = await asyncpg.create_pool(self.args.database_url, min_size=1, max_size=self.args.concurrency + 2)
         async with self.pool.acquire() as conn:
             await migrate(conn)
@@ -56,7 +57,7 @@ class Worker:
         self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.args.inference_timeout))
         print(f"worker {self.name} ready on {self.args.database_url.rsplit('@', 1)[-1]}", flush=True)
         loop_task = asyncio.create_task(self._loop(), name="claim-loop")
-        await wait_for_stop_signal()
+        await stop.wait()
         log.info("stopping: no new claims, %d job(s) finishing", len(self.running))
         self.stopping.set()
         self.wake.set()
