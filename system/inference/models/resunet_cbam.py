@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .unet import UNet
+
 
 class CBAM(nn.Module):
     """Channel attention (shared MLP over avg- and max-pooled features), then spatial attention."""
@@ -37,32 +39,6 @@ class ResBlock(nn.Module):
         return self.act(self.attention(self.body(x)) + self.skip(x))
 
 
-class ResUNetCBAM(nn.Module):
-    """Input N x 1 x S x S (S divisible by 8); output N x 1 x S x S logits."""
-
-    def __init__(self, base: int = 8) -> None:
-        super().__init__()
-        widths = [base, base * 2, base * 4, base * 8]
-        self.down = nn.ModuleList()
-        cin = 1
-        for w in widths:
-            self.down.append(ResBlock(cin, w))
-            cin = w
-        self.pool = nn.MaxPool2d(2)
-        self.up = nn.ModuleList()
-        self.dec = nn.ModuleList()
-        for w_skip, w_in in zip(reversed(widths[:-1]), reversed(widths[1:]), strict=True):
-            self.up.append(nn.ConvTranspose2d(w_in, w_skip, 2, stride=2))
-            self.dec.append(ResBlock(w_skip * 2, w_skip))
-        self.head = nn.Conv2d(widths[0], 1, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        skips = []
-        for i, block in enumerate(self.down):
-            x = block(x)
-            if i < len(self.down) - 1:
-                skips.append(x)
-                x = self.pool(x)
-        for up, dec, skip in zip(self.up, self.dec, reversed(skips), strict=True):
-            x = dec(torch.cat([up(x), skip], dim=1))
-        return self.head(x)
+def ResUNetCBAM(base: int = 8) -> UNet:  # noqa: N802 - named as the architecture
+    """The U-Net skeleton with residual CBAM blocks; N x 1 x S x S in, logits out."""
+    return UNet(base, block=ResBlock)
