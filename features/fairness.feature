@@ -17,7 +17,7 @@ Feature: Sharing the machine fairly
 
     @parallel @fairness
     Scenario: Four researchers queue equal batches at the same moment
-      Given 4 researchers, each with a project of 12 spheroid images
+      Given 4 researchers, each with a project of 24 spheroid images
       When they all segment their projects at the same moment
       Then every researcher gets a first result before anyone gets a third
       And while all of them wait, their throughput has a Jain fairness index of at least 0.95
