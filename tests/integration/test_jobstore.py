@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import uuid
 
 import asyncpg
 import pytest
@@ -14,9 +15,20 @@ from system.queue.sql import migrate
 _names = itertools.count()
 
 
+@pytest.fixture(scope="module")
+async def own_database(database):
+    """A database of this module's own: the session's system runs workers that would claim these jobs."""
+    name = f"jobstore_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(database.url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    yield database.url.rsplit("/", 1)[0] + f"/{name}"
+    await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    await admin.close()
+
+
 @pytest.fixture
-async def pool(database):
-    pool = await asyncpg.create_pool(database.url, min_size=4, max_size=12)
+async def pool(own_database):
+    pool = await asyncpg.create_pool(own_database, min_size=4, max_size=12)
     async with pool.acquire() as conn:
         await migrate(conn)
     yield pool
