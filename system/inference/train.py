@@ -36,7 +36,6 @@ DEFAULTS = {
     "resunet_cbam": {"steps": 600, "batch": 24},
     "hrnet": {"steps": 500, "batch": 16},
 }
-MANIFEST = WEIGHTS_DIR / "manifest.json"
 
 
 def _training_pair(seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -122,18 +121,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--eval-images", type=int, default=100)
     parser.add_argument("--threads", type=int, default=2, help="fixed for reproducibility")
+    parser.add_argument("--out", type=Path, default=WEIGHTS_DIR, help="folder for <model>.pt and manifest.json")
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
     print(f"generating {args.images} training images ...", flush=True)
     data = make_dataset(args.images)
-    manifest = json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {}
+    args.out.mkdir(parents=True, exist_ok=True)
+    manifest_path = args.out / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     for name in args.models:
         steps = args.steps or DEFAULTS[name]["steps"]
         batch = args.batch or DEFAULTS[name]["batch"]
         model = train(name, data, steps, batch, args.seed, args.lr)
-        path = WEIGHTS_DIR / f"{name}.pt"
+        path = args.out / f"{name}.pt"
         torch.save(model.state_dict(), path)
         scores = evaluate(model, args.eval_images)
         manifest[name] = {
@@ -151,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
             },
         }
         print(f"[{name}] {path} sha256={manifest[name]['sha256'][:12]} mean IoU={np.mean(scores):.4f} min={np.min(scores):.4f}", flush=True)
-        MANIFEST.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":
