@@ -18,6 +18,7 @@ Feature: Sharing the machine fairly
     @parallel @fairness
     Scenario: Four researchers queue equal batches at the same moment
       Given 4 researchers, each with a project of 24 spheroid images
-      When they all segment their projects at the same moment
+      And the workers are held up for a moment
+      When they all segment their projects at the same moment, and the workers then get to them
       Then every researcher gets a first result before anyone gets a third
       And while all of them wait, their throughput has a Jain fairness index of at least 0.95

@@ -38,3 +38,11 @@ async def step_segment_and_cancel(context):
     for proc in context.system.inference:
         proc.resume()
     await r.wait_for_batches(BATCH_TIMEOUT_S)
+
+
+@when("they all segment their projects at the same moment, and the workers then get to them")
+async def step_all_segment_then_workers(context):
+    await everyone(r.segment() for r in context.researchers)
+    for proc in context.system.workers:
+        proc.resume()
+    await everyone(r.wait_for_batches(BATCH_TIMEOUT_S) for r in context.researchers)

@@ -17,3 +17,11 @@ def step_inference_frozen(context):
     for proc in context.system.inference:
         proc.pause()
         context.add_cleanup(proc.resume)
+
+
+@given("the workers are held up for a moment")
+def step_workers_held(context):
+    """Frozen (SIGSTOP) so that every researcher's batch is queued before any is claimed."""
+    for proc in context.system.workers:
+        proc.pause()
+        context.add_cleanup(proc.resume)
