@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def start_behave(run_id: str) -> subprocess.Popen:
     env = os.environ | {"PARASEG_RUN": run_id, "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(
-        [sys.executable, "-m", "behave", "--tags=@smoke", "--no-capture", "-f", "plain", "-o", os.devnull],
+        # The longest scenario (five workers, 200 images), so the run is surely mid-way when interrupted.
+        [sys.executable, "-m", "behave", "--tags=@slow", "--no-capture", "-f", "plain", "-o", os.devnull],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
 
@@ -56,6 +57,7 @@ def test_an_interrupted_run_leaves_nothing_running(how):
     proc = start_behave(run_id)
     try:
         wait_for_system(proc)
+        time.sleep(2)  # into the scenario: its extra workers are starting or running
         assert len(leftover_processes(run_id)) >= 4, "expected postgres, inference, queue and worker to be running"
         proc.send_signal(getattr(signal, how))
         proc.communicate(timeout=120)
