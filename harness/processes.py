@@ -201,12 +201,18 @@ def leftover_processes(run_id: str = RUN_ID) -> list[psutil.Process]:
 
 
 def install_termination_handler() -> None:
-    """Turn SIGTERM into KeyboardInterrupt so the same cleanup runs as for Ctrl-C."""
+    """Turn SIGTERM and SIGINT into KeyboardInterrupt, so the same cleanup runs for both.
+
+    SIGINT is set explicitly: a run started in the background by a
+    non-interactive shell inherits SIGINT as *ignored*, and Python then never
+    raises KeyboardInterrupt - the run would carry on as if nothing happened.
+    """
 
     def handler(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.05, what: str = "condition") -> None:

@@ -162,7 +162,6 @@ async def step_users_send(context, users: int, count: int):
         return [await s.segment("unet", png) for png in images]
 
     context.answers = [a for answers in await everyone(user(q) for q in queues) for a in answers]
-    await asyncio.sleep(0)
     context.lane_sampler = sampler
 
 

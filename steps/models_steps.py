@@ -131,12 +131,16 @@ async def step_reload_under_load(context, model: str, model2: str, users: int):
         while not stop.is_set():
             answers.append(await s.segment(model, png))
 
+    async def answered(n: int) -> None:
+        while len(answers) < n:
+            await asyncio.sleep(0.01)
+
     tasks = [asyncio.create_task(user()) for _ in range(users)]
-    await asyncio.sleep(1.0)
+    await asyncio.wait_for(answered(4 * users), 60)  # under load before the reload
     context.new_sha = write_new_weights(context.weights, model)
     context.reloaded = await s.reload(model2)
     after = len(answers)
-    await asyncio.sleep(1.0)
+    await asyncio.wait_for(answered(after + 4 * users), 60)  # and after it
     stop.set()
     await asyncio.gather(*tasks)
     context.answers, context.after_reload = answers, answers[after:]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.processes import leftover_processes
+from harness.processes import leftover_processes, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,6 +44,10 @@ def wait_for_system(proc: subprocess.Popen, timeout: float = 180) -> str:
     pytest.fail("the harness never started the system:\n" + "".join(seen))
 
 
+def workers_of(run_id: str) -> list:
+    return [p for p in leftover_processes(run_id) if "system.queue.worker" in " ".join(p.cmdline())]
+
+
 def wait_gone(run_id: str, timeout: float) -> list:
     deadline = time.monotonic() + timeout
     while (left := leftover_processes(run_id)) and time.monotonic() < deadline:
@@ -57,8 +61,8 @@ def test_an_interrupted_run_leaves_nothing_running(how):
     proc = start_behave(run_id)
     try:
         wait_for_system(proc)
-        time.sleep(2)  # into the scenario: its extra workers are starting or running
-        assert len(leftover_processes(run_id)) >= 4, "expected postgres, inference, queue and worker to be running"
+        # Mid-scenario: the scenario has started its extra workers (five in all).
+        wait_until(lambda: len(workers_of(run_id)) >= 5, timeout=120, what="five workers running")
         proc.send_signal(getattr(signal, how))
         proc.communicate(timeout=120)
         assert proc.returncode != 0, "an interrupted run must not report success"
