@@ -59,6 +59,7 @@ Feature: The inference server runs four researchers' images side by side
         | bytes that are not an image               | 400    | invalid_image   |
         | a truncated PNG                           | 400    | invalid_image   |
         | an empty body                             | 400    | invalid_image   |
+        | a zero-pixel image                        | 400    | invalid_image   |
         | an image of 4097 by 8 pixels              | 400    | invalid_image   |
         | an image of 8 by 8 pixels                 | 400    | invalid_image   |
         | an image for a model that does not exist  | 404    | unknown_model   |

@@ -1,7 +1,7 @@
 """A WebSocket client of the live events (shared/API.md, Live events).
 
 Collects every frame with the time it arrived, so steps can check order,
-exactness and latency; ``reconnect`` resumes with ``?after=<last seq>``.
+exactness and latency; ``connect(after=...)`` replays what came after a seq.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ class EventStream:
     base_url: str
     token: str
     events: list[ReceivedEvent] = field(default_factory=list)
-    connections: int = 0
     _task: asyncio.Task | None = None
     _ws: object | None = None
     _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -49,7 +48,6 @@ class EventStream:
             after = self.last_seq
         query = f"?after={after}" if after is not None else ""
         self._ws = await websockets.connect(self.url + query, additional_headers={"Authorization": f"Bearer {self.token}"}, max_size=2**22)
-        self.connections += 1
         self._task = asyncio.create_task(self._receive(self._ws), name="event-stream")
 
     async def _receive(self, ws) -> None:
@@ -59,17 +57,6 @@ class EventStream:
                 async with self._arrived:
                     self.events.append(event)
                     self._arrived.notify_all()
-
-    async def drop(self) -> None:
-        """Lose the connection abruptly, as a network failure would."""
-        if self._ws is not None:
-            self._ws.transport.abort()
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(self._task, 5)
-
-    async def reconnect(self) -> None:
-        await self.connect(after=self.last_seq if self.last_seq is not None else 0)
 
     async def close(self) -> None:
         if self._ws is not None:

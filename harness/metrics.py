@@ -1,4 +1,4 @@
-"""What the harness measures from outside: Prometheus endpoints, processes (psutil), GPUs (NVML)."""
+"""What the harness measures from outside: Prometheus endpoints, sampled over time (GPUs through NVML: system/inference/gpu.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import time
 from dataclasses import dataclass, field
 
 import aiohttp
-import psutil
 from prometheus_client.parser import text_string_to_metric_families
 
 
@@ -52,15 +51,3 @@ class Sampler:
             await asyncio.gather(self._task, return_exceptions=True)
         return self.rows
 
-
-def process_sample(pids: dict[str, int]) -> dict[str, dict]:
-    """CPU percent and resident memory of each named process (psutil)."""
-    out = {}
-    for name, pid in pids.items():
-        try:
-            p = psutil.Process(pid)
-            with p.oneshot():
-                out[name] = {"cpu_percent": p.cpu_percent(None), "rss_bytes": p.memory_info().rss}
-        except psutil.Error:
-            out[name] = {"gone": True}
-    return out

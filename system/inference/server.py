@@ -8,6 +8,7 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from aiohttp import web
@@ -66,7 +67,7 @@ class InferenceService:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.device = torch.device(settings.device)
-        kwargs = {"weights_dir": __import__("pathlib").Path(settings.weights_dir)} if settings.weights_dir else {}
+        kwargs = {"weights_dir": Path(settings.weights_dir)} if settings.weights_dir else {}
         self.registry = ModelRegistry(device=self.device, **kwargs)
         self.metrics = Metrics()
         self.gpu = GpuProbe.open()
@@ -193,7 +194,8 @@ async def faults(request: web.Request) -> web.Response:
         return web.json_response(service.faults.state())
     body = await read_json(request)
     oom, delay_ms, count = body.get("oom", 0), body.get("delay_ms", 0), body.get("count", 0)
-    if not all(type(v) in (int, float) and 0 <= v <= 100_000 for v in (oom, delay_ms, count)) or type(oom) is not int or type(count) is not int:
+    valid = type(oom) is int and type(count) is int and type(delay_ms) in (int, float)
+    if not valid or not all(0 <= v <= 100_000 for v in (oom, delay_ms, count)):
         raise ApiError(400, "invalid_request", "oom and count must be integers, delay_ms a number, all from 0 to 100000")
     return web.json_response(service.faults.arm(oom=oom, delay_ms=float(delay_ms), delay_count=count))
 

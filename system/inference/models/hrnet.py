@@ -17,7 +17,6 @@ class Exchange(nn.Module):
 
     def __init__(self, widths: list[int]) -> None:
         super().__init__()
-        self.widths = widths
         self.project = nn.ModuleDict()
         for i, wi in enumerate(widths):
             for j, wj in enumerate(widths):
