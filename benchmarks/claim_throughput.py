@@ -31,6 +31,7 @@ import asyncpg
 from harness.launcher import ROOT
 from harness.postgres import provision
 from harness.processes import ManagedProcess, python_module, stop_all
+from harness.waiting import async_wait_until
 from system.inference import synthetic
 from system.queue import jobstore
 from system.queue.sql import migrate
@@ -46,12 +47,10 @@ async def _count(url: str, sql: str) -> int:
         await conn.close()
 
 
-async def _wait_until(url: str, sql: str, n: int, timeout: float = 600) -> float:
-    deadline = time.monotonic() + timeout
-    while (done := await _count(url, sql)) < n:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"only {done} of {n} jobs done")
-        await asyncio.sleep(0.02)
+async def _all_done(url: str, sql: str, n: int, timeout: float = 600) -> float:
+    """When ``sql`` (a count of finished jobs) reached ``n``, by perf_counter."""
+    await async_wait_until(lambda: _count(url, sql), until=lambda done: done >= n, timeout=timeout, interval=0.02,
+                           describe=f"{n} jobs to finish")
     return time.perf_counter()
 
 
@@ -74,7 +73,7 @@ async def bench_paraseg(url: str, jobs: int, logs: Path) -> float:
         w.wait_ready(60)
     started = time.perf_counter()
     await jobstore.enqueue_batch(conn, user, project, [image] * jobs, "unet", 0.5, 3)
-    finished = await _wait_until(url, "SELECT count(*) FROM jobs WHERE status = 'succeeded'", jobs)
+    finished = await _all_done(url, "SELECT count(*) FROM jobs WHERE status = 'succeeded'", jobs)
     await conn.close()
     for w in workers:
         w.stop()
@@ -96,7 +95,7 @@ async def bench_procrastinate(url: str, jobs: int, logs: Path) -> float:
             raise RuntimeError("a procrastinate worker exited:\n" + "\n".join(w.tail() for w in workers))
         started = time.perf_counter()
         await noop.batch_defer_async(*[{} for _ in range(jobs)])
-        finished = await _wait_until(url, "SELECT count(*) FROM procrastinate_jobs WHERE status = 'succeeded'", jobs)
+        finished = await _all_done(url, "SELECT count(*) FROM procrastinate_jobs WHERE status = 'succeeded'", jobs)
         for w in workers:
             w.stop()
     return jobs / (finished - started)

@@ -28,6 +28,7 @@ from harness.inference_client import InferenceClient
 from harness.launcher import ROOT
 from harness.processes import ManagedProcess, python_module, stop_all
 from harness.throughput import in_process_best, through_server
+from system.contract import MODELS
 from system.inference import synthetic
 from system.inference.gpu import GpuProbe
 
@@ -85,7 +86,7 @@ def print_table(report: dict) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--models", nargs="+", default=["unet", "resunet_cbam", "hrnet"])
+    p.add_argument("--models", nargs="+", default=list(MODELS))
     p.add_argument("--images", type=int, default=24)
     p.add_argument("--device", default="cpu")
     p.add_argument("--json", type=Path, default=ROOT / "reports" / "benchmarks" / "inference_throughput.json")

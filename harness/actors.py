@@ -20,7 +20,7 @@ from PIL import Image
 
 from system.inference import synthetic
 
-from .api_client import ApiClient
+from .api_client import ApiClient, ApiResponse, reading_paths
 from .events_client import EventStream
 from .processes import RUN_ID
 
@@ -84,10 +84,18 @@ class Researcher:
         """When each of this researcher's jobs reached ``kind``, by the event's commit time, in order."""
         return sorted(ts(e) for e in self.events.bodies() if e["type"] == kind)
 
+    def first_queued_time(self) -> float:
+        return min(ts(e) for e in self.events.bodies() if e["type"] == "job.queued")
+
     async def segment(self, **options) -> dict:
         batch = await self.api.segment(self.project_id, **options)
         self.batches.append(batch)
         return batch
+
+    async def wait_for_batch(self, batch_id: int, timeout: float) -> None:
+        """Until the batch (one this researcher started anywhere, the web page included) has its batch.completed event."""
+        await self.events.wait_for(lambda evs: any(e["type"] == "batch.completed" and e["batch_id"] == batch_id for e in evs), timeout,
+                                   describe=f"batch.completed of {self.name}'s batch {batch_id}")
 
     async def wait_for_batches(self, timeout: float) -> None:
         """Until every batch this researcher submitted has its batch.completed event."""
@@ -96,7 +104,7 @@ class Researcher:
         def done(events: list[dict]) -> bool:
             return wanted <= {e["batch_id"] for e in events if e["type"] == "batch.completed"}
 
-        await self.events.wait_for(done, timeout)
+        await self.events.wait_for(done, timeout, describe=f"batch.completed of {self.name}'s batches {sorted(wanted)}")
 
     async def mask_of(self, image: UploadedImage) -> np.ndarray:
         png = await self.api.mask(image.id)
@@ -104,6 +112,29 @@ class Researcher:
             if img.mode != "L":
                 raise AssertionError(f"mask of {image.filename} has mode {img.mode}, not one channel")
             return np.asarray(img)
+
+    def started_job_ids(self) -> set[int]:
+        return {e["job_id"] for e in self.events.bodies() if e["type"] == "job.started"}
+
+    def heard_job_ids(self) -> set[int]:
+        """Every job this researcher's event stream mentioned."""
+        return {e["job_id"] for e in self.events.bodies() if e["job_id"] is not None}
+
+    async def look_at_work_of(self, other: Researcher) -> dict[str, ApiResponse]:
+        """Try to read another researcher's project, image, mask, outlines, batch and job."""
+        batch = other.batches[0]
+        return await self.api.read(reading_paths(other.project_id, other.images[0].id, batch["batch_id"], batch["job_ids"][0]))
+
+    def attempts_started(self, job_id: int) -> list[int]:
+        """The attempt numbers of the job's job.started events, in order."""
+        return [e["attempt"] for e in self.events.bodies() if e["job_id"] == job_id and e["type"] == "job.started"]
+
+    async def snapshot(self) -> dict:
+        """Everything this researcher can see of their own work."""
+        projects = await self.api.projects()
+        images = {p["id"]: await self.api.images(p["id"]) for p in projects}
+        batches = [await self.api.batch(b["batch_id"]) for b in self.batches]
+        return {"projects": projects, "images": images, "mine": (await self.api.queue())["mine"], "batches": batches}
 
     def own_job_ids(self) -> set[int]:
         return {j for b in self.batches for j in b["job_ids"]}

@@ -5,6 +5,7 @@ Pure functions over timestamps, so they are unit-tested without any service.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -23,6 +24,14 @@ def percentile(values: Iterable[float], q: float) -> float:
     return float(np.percentile(np.asarray(list(values), dtype=float), q))
 
 
+def latency_figures(latencies_s: Sequence[float]) -> dict:
+    """Count, p50, p99 and max of latencies given in seconds, in milliseconds."""
+    if not latencies_s:
+        raise ValueError("no latencies to summarise")
+    return {"events": len(latencies_s), "p50_ms": round(percentile(latencies_s, 50) * 1000, 1),
+            "p99_ms": round(percentile(latencies_s, 99) * 1000, 1), "max_ms": round(max(latencies_s) * 1000, 1)}
+
+
 def max_overlap(intervals: Iterable[tuple[float, float]]) -> int:
     """The most intervals [start, end) that hold at one instant."""
     edges = []
@@ -39,8 +48,28 @@ def max_overlap(intervals: Iterable[tuple[float, float]]) -> int:
     return peak
 
 
+def job_intervals(jobs: Iterable[dict]) -> list[tuple[float, float]]:
+    """[started_at, finished_at] of each job (as the API reports them), in epoch seconds."""
+    return [(dt.datetime.fromisoformat(j["started_at"]).timestamp(), dt.datetime.fromisoformat(j["finished_at"]).timestamp()) for j in jobs]
+
+
 def completions_in(times: Sequence[float], start: float, end: float) -> int:
     return sum(1 for t in times if start <= t <= end)
+
+
+def contended_rates(researchers: Mapping[str, tuple[float, Sequence[float]]]) -> dict:
+    """Images per second of each researcher while all of them had work waiting.
+
+    ``researchers`` maps a name to (when their first job was queued, when each
+    job finished).  Contention starts when the last of them has queued and ends
+    when the first of them is done.
+    """
+    start = max(queued for queued, _ in researchers.values())
+    end = min(max(done) for _, done in researchers.values())
+    if end <= start:
+        raise ValueError(f"no period in which everyone waited (start {start}, end {end})")
+    counts = [completions_in(done, start, end) for _, done in researchers.values()]
+    return {"period_s": round(end - start, 3), "completions": counts, "images_per_s": [round(c / (end - start), 2) for c in counts]}
 
 
 def timeline_png(completions: Mapping[str, Sequence[float]], title: str, t0: float | None = None) -> bytes:

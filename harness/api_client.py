@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json as json_module
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,9 +43,7 @@ class ApiClient:
             raw = await resp.read()
             body: Any = raw
             if resp.content_type == "application/json":
-                import json as _json
-
-                body = _json.loads(raw)
+                body = json_module.loads(raw)
             return ApiResponse(resp.status, body, dict(resp.headers), raw)
 
     async def expect(self, status: int, method: str, path: str, **kw) -> Any:
@@ -66,10 +65,7 @@ class ApiClient:
         return await self.expect(201, "POST", "/api/projects", json={"name": name})
 
     async def upload(self, project_id: int, files: list[tuple[str, bytes]]) -> list[dict]:
-        form = aiohttp.FormData()
-        for name, data in files:
-            form.add_field("file", data, filename=name, content_type="application/octet-stream")
-        return await self.expect(201, "POST", f"/api/projects/{project_id}/images", data=form)
+        return await self.expect(201, "POST", f"/api/projects/{project_id}/images", data=upload_form(files))
 
     async def segment(self, project_id: int, **body) -> dict:
         return await self.expect(202, "POST", f"/api/projects/{project_id}/segmentations", json=body)
@@ -97,3 +93,30 @@ class ApiClient:
 
     async def cancel(self, batch_id: int) -> dict:
         return await self.expect(200, "POST", f"/api/batches/{batch_id}/cancel")
+
+    async def projects(self) -> list[dict]:
+        return await self.expect(200, "GET", "/api/projects")
+
+    async def queue(self) -> dict:
+        return await self.expect(200, "GET", "/api/queue")
+
+    async def read(self, paths: dict[str, str]) -> dict[str, ApiResponse]:
+        """GET each path as it is, whatever it answers."""
+        return {name: await self.request("GET", path) for name, path in paths.items()}
+
+
+def reading_paths(project: int, image: int, batch: int, job: int) -> dict[str, str]:
+    """The routes that read one researcher's work, by what they read."""
+    return {
+        "project": f"/api/projects/{project}", "project's images": f"/api/projects/{project}/images",
+        "image": f"/api/images/{image}", "image file": f"/api/images/{image}/file", "mask": f"/api/images/{image}/mask",
+        "outlines": f"/api/images/{image}/polygons", "batch": f"/api/batches/{batch}", "job": f"/api/jobs/{job}",
+    }
+
+
+def upload_form(files: list[tuple[str, bytes]]) -> aiohttp.FormData:
+    """A multipart body with one part named ``file`` per (name, bytes)."""
+    form = aiohttp.FormData()
+    for name, data in files:
+        form.add_field("file", data, filename=name, content_type="application/octet-stream")
+    return form

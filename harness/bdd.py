@@ -126,32 +126,22 @@ def before_scenario(context, scenario: Scenario) -> None:
     context.researchers = []
     context.pages = []
     context.log_window = reporting.LogWindow(context.system.processes())
-    context.inference_requests_before = context.loop.run_until_complete(_inference_requests(context))
-
-
-async def _inference_requests(context) -> float:
-    from .metrics import scrape, total
-
-    counted = 0.0
-    for proc in context.system.inference:
-        counted += total(await scrape(context.http, proc.address), "inference_requests_total")
-    return counted
+    context.inference_requests_before = context.loop.run_until_complete(context.system.inference_requests(context.http))
 
 
 def after_scenario(context, scenario: Scenario) -> None:
+    """Evidence of a failure; then the system as configured for the next scenario.
+
+    What the scenario opened (event streams, pages, servers of its own, frozen
+    processes) it registered with ``use_fixture``; behave releases those after
+    this hook, so a failed scenario's pages are still there to be photographed.
+    """
     if scenario.status == "skipped" and not hasattr(context, "log_window"):
         return
-    for researcher in getattr(context, "researchers", []):
-        if researcher.events is not None:
-            with contextlib.suppress(Exception):
-                context.loop.run_until_complete(researcher.events.close())
-    for page in getattr(context, "pages", []):
-        if scenario.status == "failed":
-            with contextlib.suppress(Exception):
-                reporting.attach_png("page at failure", context.loop.run_until_complete(page.page.screenshot(full_page=True)))
-        with contextlib.suppress(Exception):
-            context.loop.run_until_complete(page.close())
     if scenario.status == "failed":
+        for page in context.pages:
+            with contextlib.suppress(Exception):
+                reporting.attach_png("page at failure", context.loop.run_until_complete(page.screenshot()))
         context.log_window.attach()
     restarted = context.system.heal()  # processes a scenario killed or added
     if restarted:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import websockets
 
+from .waiting import WaitTimeout
+
 
 @dataclass
 class ReceivedEvent:
@@ -65,8 +67,12 @@ class EventStream:
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(self._task, 5)
 
-    async def wait_for(self, predicate, timeout: float) -> None:
-        """Wait until ``predicate(events)`` holds, or raise TimeoutError with what arrived."""
+    async def wait_for(self, predicate, timeout: float, describe: str = "the events expected") -> None:
+        """Wait until ``predicate(events)`` holds; woken by each arriving event, not by polling.
+
+        Raises :class:`~harness.waiting.WaitTimeout` naming what it waited for
+        and the last events that did arrive.
+        """
         async def _wait():
             async with self._arrived:
                 await self._arrived.wait_for(lambda: predicate([e.body for e in self.events]))
@@ -74,8 +80,8 @@ class EventStream:
         try:
             await asyncio.wait_for(_wait(), timeout)
         except TimeoutError:
-            raise TimeoutError(f"events did not arrive within {timeout:g} s; got {len(self.events)}: "
-                               f"{[e.body['type'] for e in self.events[-10:]]}") from None
+            arrived = [(e.body["seq"], e.body["type"], e.body["job_id"]) for e in self.events[-10:]]
+            raise WaitTimeout(describe, timeout, f"{len(self.events)} events, the last (seq, type, job): {arrived}") from None
 
     def bodies(self) -> list[dict]:
         return [e.body for e in self.events]

@@ -10,15 +10,25 @@ from __future__ import annotations
 
 import itertools
 import os
-import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import requests
-
+from .metrics import scrape, total
 from .processes import ManagedProcess, ProcessFailed, python_module
+from .waiting import WaitTimeout, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def http_status(url: str, timeout: float = 2.0) -> int:
+    """The status a GET of ``url`` answers (an error status too); OSError when nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
 
 
 @dataclass
@@ -33,6 +43,7 @@ class SystemConfig:
     retry_backoff_s: float = 0.5
     max_attempts: int = 3
     pool_size: int = 50
+    acquire_timeout_s: float = 5.0
     ready_timeout_s: float = 120.0
     extra_env: dict[str, str] = field(default_factory=dict)
 
@@ -56,19 +67,20 @@ class SystemUnderTest:
         return proc.start()
 
     def _await_http(self, proc: ManagedProcess) -> str:
+        """Until the service's ``/ready`` answers 200 (it serves, and what it depends on answers)."""
         address = proc.wait_ready(self.config.ready_timeout_s)
-        deadline = time.monotonic() + self.config.ready_timeout_s
-        while True:
+
+        def ready_status() -> int:
             if not proc.alive():
                 raise ProcessFailed(f"{proc.name} exited with {proc.proc.returncode}\n{proc.tail()}")
-            try:
-                if requests.get(f"{address}/ready", timeout=2).status_code == 200:
-                    return address
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise ProcessFailed(f"{proc.name} at {address} was not ready within {self.config.ready_timeout_s:g} s\n{proc.tail()}")
-            time.sleep(0.1)
+            return http_status(f"{address}/ready")
+
+        try:
+            wait_until(ready_status, timeout=self.config.ready_timeout_s, interval=0.1, until=lambda s: s == 200,
+                       describe=f"{proc.name} at {address} to answer /ready with 200", ignore=(OSError,))
+        except WaitTimeout as exc:
+            raise ProcessFailed(f"{exc}\n{proc.tail()}") from None
+        return address
 
     def start(self) -> SystemUnderTest:
         try:
@@ -91,12 +103,19 @@ class SystemUnderTest:
         return proc
 
     def start_standalone_inference(self, **env: str) -> ManagedProcess:
-        """An inference server outside the queue's configuration (its own lanes, weights, faults); stopped by heal()."""
+        """An inference server outside the queue's configuration (its own lanes, weights, faults).
+
+        The caller stops it with :meth:`stop_standalone`; :meth:`heal` stops any left over."""
         proc = self._spawn(f"inference-extra-{len(self.extras) + 1}", "system.inference",
                            {"HOST": "127.0.0.1", "PORT": "0", "LANES": str(self.config.lanes)} | env)
         self.extras.append(proc)
         self._await_http(proc)
         return proc
+
+    def stop_standalone(self, proc: ManagedProcess) -> None:
+        proc.stop()
+        if proc in self.extras:
+            self.extras.remove(proc)
 
     @property
     def inference_urls(self) -> str:
@@ -106,7 +125,8 @@ class SystemUnderTest:
         c = self.config
         proc = self._spawn(f"queue-{len(self.apis) + 1}", "system.queue", {
             "HOST": "127.0.0.1", "PORT": "0", "DATABASE_URL": self.database_url, "INFERENCE_URL": self.inference_urls,
-            "POOL_SIZE": str(c.pool_size), "MAX_ATTEMPTS": str(c.max_attempts)} | env)
+            "POOL_SIZE": str(c.pool_size), "POOL_ACQUIRE_TIMEOUT": str(c.acquire_timeout_s),
+            "MAX_ATTEMPTS": str(c.max_attempts)} | env)
         self.apis.append(proc)
         self._await_http(proc)
         return proc
@@ -122,6 +142,11 @@ class SystemUnderTest:
         self.workers.append(proc)
         proc.wait_ready(self.config.ready_timeout_s)
         return proc
+
+    def scale_workers(self, n: int) -> None:
+        """At least ``n`` workers; :meth:`heal` brings them back to the configured number."""
+        while len(self.workers) < n:
+            self.start_worker()
 
     @property
     def api_url(self) -> str:
@@ -147,6 +172,19 @@ class SystemUnderTest:
                 restarted.append(start().name)
         return restarted
 
+    async def inference_requests(self, session) -> float:
+        """Segment requests the system's inference servers have answered so far (their /metrics)."""
+        counted = 0.0
+        for proc in self.inference:
+            counted += total(await scrape(session, proc.address), "inference_requests_total")
+        return counted
+
+    def api_at(self, base_url: str) -> ManagedProcess:
+        for proc in self.apis:
+            if proc.address == base_url.rstrip("/"):
+                return proc
+        raise KeyError(f"no API process at {base_url}; have {[p.address for p in self.apis]}")
+
     def worker_named(self, name: str) -> ManagedProcess:
         for proc in self.workers:
             if proc.name == name:
@@ -163,6 +201,3 @@ class SystemUnderTest:
         for proc in [*reversed(self.extras), *reversed(self.workers), *reversed(self.apis), *reversed(self.inference)]:
             codes[proc.name] = proc.stop()
         return codes
-
-    def logs(self) -> dict[str, str]:
-        return {p.name: p.log_text() for p in self.processes()}

@@ -27,6 +27,13 @@ def total(samples: dict, name: str, **labels: str) -> float:
     return sum(v for (n, lab), v in samples.items() if n == name and want <= set(lab))
 
 
+async def pool_state(session: aiohttp.ClientSession, api_url: str) -> dict[str, float]:
+    """The queue API process's database pool: connections open, idle, and the limit."""
+    samples = await scrape(session, api_url)
+    return {"connections": total(samples, "queue_db_pool_connections"), "idle": total(samples, "queue_db_pool_idle"),
+            "limit": total(samples, "queue_db_pool_max")}
+
+
 @dataclass
 class Sampler:
     """Samples a coroutine's value every ``interval`` seconds until stopped."""

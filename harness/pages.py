@@ -1,4 +1,8 @@
-"""The web page, as a researcher uses it (a page object over Playwright)."""
+"""The web page, as a researcher uses it (a page object over Playwright).
+
+Selectors live here and nowhere else; steps speak of what a researcher does
+and sees.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,9 @@ import json
 from dataclasses import dataclass, field
 
 from .actors import PASSWORD
+
+# A browser action on a page that is working takes well under this; past it the page is stuck.
+PAGE_TIMEOUT_MS = 120_000
 
 
 @dataclass
@@ -35,17 +42,18 @@ class ResearcherPage:
         await self.page.wait_for_selector("#connection[data-state=live]")
 
     async def project_title(self) -> str:
+        """The active project's name, once the page shows one."""
+        await self.page.wait_for_function("document.querySelector('#project-title').textContent !== 'none'")
         return await self.page.locator("#project-title").text_content()
 
     async def markup_inside_title(self) -> int:
         return await self.page.locator("#project-title *").count()
 
-    async def segment(self, model: str = "unet") -> None:
+    async def segment(self, model: str = "unet") -> int:
+        """Start segmenting every image of the project; returns the batch's id."""
         await self.page.select_option("#model", model)
         await self.page.click("#segment")
         await self.page.wait_for_function("state.batchId !== null")
-
-    async def batch_id(self) -> int:
         return await self.page.evaluate("state.batchId")
 
     async def go_offline(self) -> None:
@@ -58,10 +66,16 @@ class ResearcherPage:
         await self.context.set_offline(False)
         await self.page.wait_for_selector("#connection[data-state=live]", timeout=30_000)
 
-    async def wait_for_text(self, selector: str, text: str, timeout_ms: int = 120_000) -> None:
-        await self.page.wait_for_function(
-            "([sel, text]) => document.querySelector(sel)?.textContent.includes(text)", arg=[selector, text], timeout=timeout_ms
-        )
+    async def progress_text(self) -> str:
+        return await self.page.locator("#progress-text").text_content()
+
+    async def wait_for_progress(self, text: str) -> None:
+        """Until the batch's status line says ``text``."""
+        await self.page.wait_for_function("(text) => document.querySelector('#progress-text')?.textContent.includes(text)",
+                                          arg=text, timeout=PAGE_TIMEOUT_MS)
+
+    async def screenshot(self) -> bytes:
+        return await self.page.screenshot(full_page=True)
 
     async def close(self) -> None:
         await self.context.close()

@@ -33,6 +33,7 @@ from pathlib import Path
 import asyncpg
 
 from .processes import child_preexec
+from .waiting import WaitTimeout, wait_until
 
 POSTGRES_IMAGE = "postgres:16.4"
 STRATEGIES = ("auto", "external", "testcontainers", "embedded")
@@ -48,6 +49,10 @@ Do one of these:
 
 class ProvisioningError(RuntimeError):
     pass
+
+
+# What a server that is still starting answers instead of a query result.
+_NOT_YET = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 @dataclass(frozen=True)
@@ -116,15 +121,8 @@ def testcontainers() -> Iterator[Database]:
 
     with PostgresContainer(POSTGRES_IMAGE, driver=None) as pg:
         url = pg.get_connection_url()
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                version = _version(url)
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        version = wait_until(lambda: _version(url), timeout=30, interval=0.2, describe=f"PostgreSQL in {POSTGRES_IMAGE} to answer a query",
+                             ignore=_NOT_YET)
         yield Database(url, "testcontainers", version)
 
 
@@ -206,17 +204,17 @@ def embedded(log_path: Path | None = None, ready_timeout: float = 30.0) -> Itera
         )
         log.close()
         url = f"postgresql://paraseg@127.0.0.1:{port}/postgres"
-        deadline = time.monotonic() + ready_timeout
-        while True:
+
+        def answers() -> str:
             if proc.poll() is not None:
                 raise ProvisioningError(f"postgres exited with {proc.returncode}; see {log_path or root / 'postgres.log'}")
-            try:
-                version = _version(url)
-                break
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                if time.monotonic() > deadline:
-                    raise ProvisioningError(f"postgres did not answer within {ready_timeout:g} s") from None
-                time.sleep(0.1)
+            return _version(url)
+
+        try:
+            version = wait_until(answers, timeout=ready_timeout, interval=0.1, describe="the embedded PostgreSQL to answer a query",
+                                 ignore=_NOT_YET)
+        except WaitTimeout as exc:
+            raise ProvisioningError(str(exc)) from None
         yield Database(url, "embedded", version)
     except subprocess.CalledProcessError as exc:
         raise ProvisioningError(f"initdb failed: {exc.stderr.decode(errors='replace').strip()}") from None

@@ -2,47 +2,38 @@
 
 ``ISOLATION`` maps an action on another researcher's work to the request that
 attempts it; ``BAD_REQUESTS`` maps a kind of bad input to the request that
-sends it.  Feature files name the actions; steps look them up here.
+sends it; ``BAD_INFERENCE_INPUT`` maps a kind of bad input to what is sent to
+the inference server.  Feature files name them; steps look them up here.
+Bodies are built when a scenario sends them, never at import.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import struct
 import zlib
 from collections.abc import Awaitable, Callable
 
 import aiohttp
 import numpy as np
+import websockets
 from PIL import Image
 
 from system.inference import synthetic
 
 from .actors import Researcher
-from .api_client import ApiResponse
-
-# action -> (method, path template, body); the template is filled from the owner's work.
-ISOLATION: dict[str, tuple[str, str, str | None]] = {
-    "see the project": ("GET", "/api/projects/{project}", None),
-    "list the project's images": ("GET", "/api/projects/{project}/images", None),
-    "upload images to the project": ("POST", "/api/projects/{project}/images", "upload"),
-    "segment the project": ("POST", "/api/projects/{project}/segmentations", "segment"),
-    "segment one of the images from their own project": ("POST", "/api/projects/{own_project}/segmentations", "segment_foreign_image"),
-    "see an image": ("GET", "/api/images/{image}", None),
-    "download an image's file": ("GET", "/api/images/{image}/file", None),
-    "download an image's mask": ("GET", "/api/images/{image}/mask", None),
-    "see an image's outlines": ("GET", "/api/images/{image}/polygons", None),
-    "see the batch": ("GET", "/api/batches/{batch}", None),
-    "cancel the batch": ("POST", "/api/batches/{batch}/cancel", None),
-    "see a job": ("GET", "/api/jobs/{job}", None),
-}
+from .api_client import ApiResponse, upload_form
 
 
 def png(array: np.ndarray) -> bytes:
     return synthetic.to_png(array)
 
 
-def spheroid_png(seed: int = synthetic.EVAL_SEED_BASE + 777) -> bytes:
+SPHEROID_SEED = synthetic.EVAL_SEED_BASE + 777  # a 64 x 64 micrograph no model was trained on
+
+
+def spheroid_png(seed: int = SPHEROID_SEED) -> bytes:
     return png(synthetic.generate(seed, size=(64, 64)).image)
 
 
@@ -60,14 +51,37 @@ def wide_png(width: int, height: int) -> bytes:
     return buf.getvalue()
 
 
-def upload_form(files: list[tuple[str, bytes]]) -> aiohttp.FormData:
-    form = aiohttp.FormData()
-    for name, data in files:
-        form.add_field("file", data, filename=name, content_type="application/octet-stream")
-    return form
-
-
 Sender = Callable[[Researcher, Researcher], Awaitable[ApiResponse]]
+
+
+def _as_other(method: str, path: Callable[[Researcher, Researcher], str], body: Callable[[Researcher, Researcher], dict] | None = None) -> Sender:
+    """``me`` (the other researcher) sends ``method path`` about ``owner``'s work."""
+    async def send(me: Researcher, owner: Researcher) -> ApiResponse:
+        kwargs = body(me, owner) if body else {}
+        return await me.api.request(method, path(me, owner), **kwargs)
+    return send
+
+
+def _image(o: Researcher) -> int:
+    return o.images[0].id
+
+
+ISOLATION: dict[str, Sender] = {
+    "see the project": _as_other("GET", lambda me, o: f"/api/projects/{o.project_id}"),
+    "list the project's images": _as_other("GET", lambda me, o: f"/api/projects/{o.project_id}/images"),
+    "upload images to the project": _as_other("POST", lambda me, o: f"/api/projects/{o.project_id}/images",
+                                              lambda me, o: {"data": upload_form([("intruder.png", spheroid_png())])}),
+    "segment the project": _as_other("POST", lambda me, o: f"/api/projects/{o.project_id}/segmentations", lambda me, o: {"json": {}}),
+    "segment one of the images from their own project": _as_other(
+        "POST", lambda me, o: f"/api/projects/{me.project_id}/segmentations", lambda me, o: {"json": {"image_ids": [_image(o)]}}),
+    "see an image": _as_other("GET", lambda me, o: f"/api/images/{_image(o)}"),
+    "download an image's file": _as_other("GET", lambda me, o: f"/api/images/{_image(o)}/file"),
+    "download an image's mask": _as_other("GET", lambda me, o: f"/api/images/{_image(o)}/mask"),
+    "see an image's outlines": _as_other("GET", lambda me, o: f"/api/images/{_image(o)}/polygons"),
+    "see the batch": _as_other("GET", lambda me, o: f"/api/batches/{o.batches[0]['batch_id']}"),
+    "cancel the batch": _as_other("POST", lambda me, o: f"/api/batches/{o.batches[0]['batch_id']}/cancel"),
+    "see a job": _as_other("GET", lambda me, o: f"/api/jobs/{o.batches[0]['job_ids'][0]}"),
+}
 
 
 def _post_json(path: str, body) -> Sender:
@@ -92,7 +106,8 @@ async def _foreign_image(me: Researcher, other: Researcher) -> ApiResponse:
     return await me.api.request("POST", f"/api/projects/{me.project_id}/segmentations", json={"image_ids": [other.images[0].id]})
 
 
-_truncated = spheroid_png()[:-200]
+def _truncated() -> bytes:
+    return spheroid_png()[:-200]
 
 BAD_REQUESTS: dict[str, Sender] = {
     "malformed JSON": _raw("/api/projects", b'{"name": "unclosed'),
@@ -107,13 +122,51 @@ BAD_REQUESTS: dict[str, Sender] = {
     "image ids that are not numbers": _post_json("/api/projects/{project}/segmentations", {"image_ids": ["1"]}),
     "another researcher's image id": _foreign_image,
     "a corrupt image": _upload(lambda: [("corrupt.png", b"\x89PNG\r\n\x1a\n" + b"\x00garbage" * 50)]),
-    "a truncated PNG": _upload(lambda: [("truncated.png", _truncated)]),
+    "a truncated PNG": _upload(lambda: [("truncated.png", _truncated())]),
     "an image of zero pixels": _upload(lambda: [("empty.png", zero_pixel_png())]),
     "an image wider than 4096 pixels": _upload(lambda: [("wide.png", wide_png(4097, 8))]),
     "an image larger than 20 MiB": _upload(lambda: [("huge.tif", b"II*\x00" + b"\x00" * (20 * 1024 * 1024 + 1))]),
     "a text file as an image": _upload(lambda: [("notes.png", b"these are my notes, not an image")]),
     "101 images at once": _upload(lambda: [(f"s{i}.png", spheroid_png()) for i in range(101)]),
-    "a good image together with a corrupt one": _upload(lambda: [("good.png", spheroid_png()), ("bad.png", _truncated)]),
+    "a good image together with a corrupt one": _upload(lambda: [("good.png", spheroid_png()), ("bad.png", _truncated())]),
     "a file name of 300 characters": _upload(lambda: [("x" * 296 + ".png", spheroid_png())]),
     "no file at all": _upload(lambda: []),
 }
+
+
+# ------------------------------------------------------------------ the inference server
+# kind of bad input -> (model, body, threshold), built only when a scenario sends it
+# (the 65 MiB body, for one, is not kept in memory for the whole run).
+BAD_INFERENCE_INPUT: dict[str, Callable[[], tuple[str, bytes, float | str]]] = {
+    "bytes that are not an image": lambda: ("unet", b"definitely not an image", 0.5),
+    "a truncated PNG": lambda: ("unet", spheroid_png()[:-300], 0.5),
+    "an empty body": lambda: ("unet", b"", 0.5),
+    "an image of 4097 by 8 pixels": lambda: ("unet", wide_png(4097, 8), 0.5),
+    "an image of 8 by 8 pixels": lambda: ("unet", png(np.zeros((8, 8), np.uint8)), 0.5),
+    "an image for a model that does not exist": lambda: ("segment-anything", spheroid_png(), 0.5),
+    "a threshold of 7": lambda: ("unet", spheroid_png(), 7),
+    "a threshold that is not a number": lambda: ("unet", spheroid_png(), "high"),
+    "a body of 65 MiB": lambda: ("unet", b"\x89PNG" + b"\x00" * (65 * 1024 * 1024), 0.5),
+    "a zero-pixel image": lambda: ("unet", zero_pixel_png(), 0.5),
+}
+
+
+# ------------------------------------------------------------------ no token
+async def without_token(base_url: str, project_id: int) -> list[tuple[str, int, str]]:
+    """(what, status, error code) of asking for a project, its images, the queue and the events
+    with no token and with a made-up one."""
+    answers = []
+    async with aiohttp.ClientSession() as session:
+        for token in (None, "not-a-token"):
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            for path in (f"/api/projects/{project_id}", f"/api/projects/{project_id}/images", "/api/queue"):
+                async with session.get(base_url + path, headers=headers) as resp:
+                    answers.append((path, resp.status, (await resp.json())["error"]["code"]))
+    ws_url = base_url.replace("http://", "ws://") + "/api/events"
+    for query in ("", "?token=not-a-token"):
+        try:
+            async with websockets.connect(ws_url + query):
+                answers.append(("/api/events" + query, 101, "upgraded"))
+        except websockets.InvalidStatus as exc:
+            answers.append(("/api/events" + query, exc.response.status_code, json.loads(exc.response.body)["error"]["code"]))
+    return answers

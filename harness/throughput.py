@@ -14,6 +14,7 @@ import time
 
 import torch
 
+from system.contract import DEFAULT_THRESHOLD
 from system.inference import preprocess
 from system.inference.models import INPUT_SIZE
 from system.inference.registry import ModelRegistry
@@ -25,13 +26,10 @@ def _pipeline(module: torch.nn.Module, images: list[bytes], batch: int) -> int:
     done = 0
     with torch.inference_mode():
         for start in range(0, len(images), batch):
-            chunk = [preprocess.decode(data) for data in images[start:start + batch]]
-            x = torch.stack([preprocess.to_input(g, INPUT_SIZE) for g in chunk])
-            logits = module(x)
-            for g, lg in zip(chunk, logits, strict=True):
-                mask = preprocess.to_mask(lg, *g.shape, 0.5)
-                preprocess.polygons(mask)
-                preprocess.encode_png(mask)
+            chunk = [preprocess.prepare(data, INPUT_SIZE) for data in images[start:start + batch]]
+            logits = module(torch.stack([tensor for _, tensor in chunk]))
+            for (gray, _), lg in zip(chunk, logits, strict=True):
+                preprocess.postprocess(lg, *gray.shape, DEFAULT_THRESHOLD)
                 done += 1
     return done
 

@@ -4,44 +4,31 @@ from __future__ import annotations
 
 from behave import given, then, when
 
-from harness.pages import ResearcherPage
-from steps.jobs_steps import BATCH_TIMEOUT_S
-from steps.researcher_steps import _researcher_with_images
-
-
-async def open_page(context, researcher) -> ResearcherPage:
-    page = await ResearcherPage.open(context.browsers, context.system.api_url)
-    context.pages.append(page)
-    await page.sign_in(researcher.name)
-    return page
+from harness import scenario
 
 
 @given("a researcher signed in to the web page with a project of {count:d} spheroid images")
 async def step_signed_in_page(context, count: int):
-    researcher = await _researcher_with_images(context, count)
+    researcher = await scenario.researcher_with_images(context, count)
     context.researchers = [researcher]
-    context.page = await open_page(context, researcher)
+    context.page = await scenario.page_signed_in(context, researcher)
 
 
 @when("the researcher starts segmenting the project in the page")
 async def step_segment_in_page(context):
-    await context.page.segment()
-    context.ui_batch = await context.page.batch_id()
+    context.ui_batch = await context.page.segment()
 
 
 @when("the tab loses its connection while the batch finishes, then reconnects")
 async def step_tab_offline(context):
     page, researcher = context.page, context.researchers[0]
-    bound = context.system.config.max_running
-    await researcher.events.wait_for(lambda evs: sum(e["type"] == "job.started" for e in evs) >= bound, BATCH_TIMEOUT_S)
+    await scenario.wait_for_started(researcher, context.system.config.max_running)
     await page.go_offline()
     context.frames_before_drop = len(page.frames)
-    for proc in context.system.inference:
-        proc.resume()
-    researcher.batches.append({"batch_id": context.ui_batch, "job_ids": []})
-    await researcher.wait_for_batches(BATCH_TIMEOUT_S)  # the batch finishes while the tab is offline
+    scenario.resume_inference(context)
+    await researcher.wait_for_batch(context.ui_batch, scenario.BATCH_TIMEOUT_S)  # it finishes while the tab is offline
     await page.go_online()
-    await page.wait_for_text("#progress-text", "batch completed")
+    await page.wait_for_progress("batch completed")
 
 
 @then("the page received every event of the batch exactly once, in order")
@@ -56,14 +43,12 @@ def step_page_every_event_once(context):
 
 @then("the page shows the batch as completed")
 async def step_page_completed(context):
-    text = await context.page.page.locator("#progress-text").text_content()
-    total = len([e for e in context.researchers[0].events.bodies() if e["type"] == "job.queued" and e["batch_id"] == context.ui_batch])
-    assert text == f"batch completed: {total} of {total} finished", text
+    total = sum(1 for e in context.researchers[0].events.bodies() if e["type"] == "job.queued" and e["batch_id"] == context.ui_batch)
+    assert await context.page.progress_text() == f"batch completed: {total} of {total} finished"
 
 
 @then("the web page shows the project's name as text, not markup")
 async def step_name_as_text(context):
-    page = await open_page(context, context.researchers[0])
-    await page.page.wait_for_function("document.querySelector('#project-title').textContent !== 'none'")
+    page = await scenario.page_signed_in(context, context.researchers[0])
     assert await page.project_title() == context.odd_name
     assert await page.markup_inside_title() == 0, "the project name was rendered as markup"

@@ -13,15 +13,14 @@ import warnings
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-MAX_SIDE = 4096
-MAX_FILE_BYTES = 20 * 1024 * 1024
+from ..contract import MAX_SIDE
+
 _MAGIC = {
     b"\x89PNG\r\n\x1a\n": "PNG",
     b"\xff\xd8\xff": "JPEG",
     b"II*\x00": "TIFF",
     b"MM\x00*": "TIFF",
 }
-CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "TIFF": "image/tiff"}
 
 
 class InvalidImage(ValueError):

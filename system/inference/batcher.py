@@ -22,9 +22,10 @@ class QueueFull(Exception):
 
 @dataclass
 class Request:
-    model: str
-    payload: Any
-    deadline: float  # time.monotonic() by which the caller wants an answer
+    """One image waiting for a forward pass: the module that will serve it and its input."""
+
+    module: Any  # fixed when the request is made: a reload while it waits does not change it
+    tensor: Any
     future: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     enqueued: float = field(default_factory=time.monotonic)
 

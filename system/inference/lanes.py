@@ -102,10 +102,10 @@ class LanePool:
 
     async def _compute(self, loop: asyncio.AbstractEventLoop, index: int, group: list[Request], retries: int = 0) -> None:
         started_mono, started = time.monotonic(), time.time()
-        module = group[0].payload[0]
+        module = group[0].module
         try:
             logits = await loop.run_in_executor(
-                self._executors[index], forward, module, [r.payload[1] for r in group], self.device, self._streams[index], self.faults
+                self._executors[index], forward, module, [r.tensor for r in group], self.device, self._streams[index], self.faults
             )
         except torch.cuda.OutOfMemoryError as exc:
             await self._out_of_memory(index, len(group), exc)
@@ -161,7 +161,7 @@ def _by_module(batch: list[Request]) -> list[list[Request]]:
     """Requests grouped by the module they were resolved to (a reload may sit between them)."""
     groups: dict[int, list[Request]] = {}
     for request in batch:
-        groups.setdefault(id(request.payload[0]), []).append(request)
+        groups.setdefault(id(request.module), []).append(request)
     return list(groups.values())
 
 

@@ -30,6 +30,12 @@ def decode(data: bytes) -> np.ndarray:
     return gray
 
 
+def prepare(data: bytes, size: int) -> tuple[np.ndarray, torch.Tensor]:
+    """Decode and normalise: the image as grayscale, and the network's input; ``InvalidImage`` if unreadable."""
+    gray = decode(data)
+    return gray, to_input(gray, size)
+
+
 def to_input(gray: np.ndarray, size: int) -> torch.Tensor:
     """H x W uint8 to a 1 x size x size float tensor, standardised per image."""
     small = cv2.resize(gray.astype(np.float32), (size, size), interpolation=cv2.INTER_AREA)
@@ -75,3 +81,9 @@ def encode_png(mask: np.ndarray) -> bytes:
     if not ok:  # pragma: no cover - cv2 only fails on invalid arrays
         raise RuntimeError("PNG encoding failed")
     return buf.tobytes()
+
+
+def postprocess(logits: torch.Tensor, height: int, width: int, threshold: float) -> tuple[list[dict], bytes]:
+    """Logits to what a request answers: the outlines and the mask as PNG."""
+    mask = to_mask(logits, height, width, threshold)
+    return polygons(mask), encode_png(mask)

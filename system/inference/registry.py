@@ -20,7 +20,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .models import BUILDERS, INPUT_SIZE, KNOWN_MODELS, build
+from ..contract import MODELS
+from .models import BUILDERS, INPUT_SIZE, build
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class ModelRegistry:
 
     def load_all(self) -> None:
         manifest = self.manifest()
-        for name in KNOWN_MODELS:
+        for name in MODELS:
             self.load(name, manifest)
 
     def load(self, name: str, manifest: dict | None = None) -> ModelEntry:

@@ -15,17 +15,16 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
 
 from ..common.http import ApiError, error_middleware, read_json
+from ..contract import DEFAULT_THRESHOLD, MAX_THRESHOLD, MIN_THRESHOLD, MODELS
 from . import preprocess
 from .batcher import MicroBatcher, QueueFull, Request
 from .faults import FaultInjector
 from .gpu import GpuProbe
 from .lanes import LanePool, LaneResult
-from .models import INPUT_SIZE, KNOWN_MODELS
-from .registry import ModelRegistry, ModelUnavailable
+from .models import INPUT_SIZE
+from .registry import ModelEntry, ModelRegistry, ModelUnavailable
 
 log = logging.getLogger(__name__)
-
-MIN_THRESHOLD, MAX_THRESHOLD = 0.05, 0.95
 
 
 @dataclass(frozen=True)
@@ -93,52 +92,55 @@ class InferenceService:
         self.cpu_pool.shutdown(wait=False, cancel_futures=True)
 
     async def segment(self, name: str, data: bytes, threshold: float) -> dict:
-        if name not in KNOWN_MODELS:
-            raise ApiError(404, "unknown_model", f"there is no model named {name!r}; known: {', '.join(KNOWN_MODELS)}")
-        try:
-            entry, fallback_used = self.registry.resolve(name)
-        except ModelUnavailable as exc:
-            raise ApiError(503, "model_unavailable", str(exc)) from None
-        if fallback_used:
-            self.metrics.fallbacks.labels(name, entry.name).inc()
-        loop = asyncio.get_running_loop()
+        """One request through every stage: resolve the model, preprocess, forward pass, postprocess."""
+        entry, fallback_used = self.resolve(name)
         deadline = time.monotonic() + self.settings.timeout_s
+        loop = asyncio.get_running_loop()
         try:
-            gray = await loop.run_in_executor(self.cpu_pool, preprocess.decode, data)
+            gray, tensor = await loop.run_in_executor(self.cpu_pool, preprocess.prepare, data, INPUT_SIZE)
         except preprocess.InvalidImage as exc:
             raise ApiError(400, "invalid_image", str(exc)) from None
-        tensor = await loop.run_in_executor(self.cpu_pool, preprocess.to_input, gray, INPUT_SIZE)
-        # The module is fixed now: a reload while this request waits does not change what serves it.
-        request = Request(model=entry.name, payload=(entry.module, tensor), deadline=deadline)
-        assert self.batcher is not None
-        try:
-            self.batcher.submit(request)
-        except QueueFull:
-            raise ApiError(503, "overloaded", "the inference queue is full; try again shortly", {"Retry-After": "1"}) from None
-        try:
-            result: LaneResult = await asyncio.wait_for(asyncio.shield(request.future), deadline - time.monotonic())
-        except TimeoutError:
-            request.future.cancel()  # the lane drops it if it has not started
-            raise ApiError(504, "timeout", f"no answer within {self.settings.timeout_s:g} s") from None
+        result = await self.infer(entry.module, tensor, deadline)
         height, width = gray.shape
-        mask, polys, png = await loop.run_in_executor(self.cpu_pool, _postprocess, result.logits, height, width, threshold)
+        outlines, png = await loop.run_in_executor(self.cpu_pool, preprocess.postprocess, result.logits, height, width, threshold)
         return {
             "model_used": entry.name,
             "fallback_used": fallback_used,
             "width": width,
             "height": height,
             "mask_png": base64.b64encode(png).decode("ascii"),
-            "polygons": polys,
+            "polygons": outlines,
             "timings": {"queue_ms": round(result.queue_ms, 3), "compute_ms": round(result.compute_ms, 3),
                         "compute_started": result.started, "compute_finished": result.finished},
             "lane": result.lane,
             "batch_size": result.batch_size,
         }
 
+    def resolve(self, name: str) -> tuple[ModelEntry, bool]:
+        """The model entry that serves ``name`` (its fallback where it cannot), counted."""
+        if name not in MODELS:
+            raise ApiError(404, "unknown_model", f"there is no model named {name!r}; known: {', '.join(MODELS)}")
+        try:
+            entry, fallback_used = self.registry.resolve(name)
+        except ModelUnavailable as exc:
+            raise ApiError(503, "model_unavailable", str(exc)) from None
+        if fallback_used:
+            self.metrics.fallbacks.labels(name, entry.name).inc()
+        return entry, fallback_used
 
-def _postprocess(logits: torch.Tensor, height: int, width: int, threshold: float) -> tuple:
-    mask = preprocess.to_mask(logits, height, width, threshold)
-    return mask, preprocess.polygons(mask), preprocess.encode_png(mask)
+    async def infer(self, module: torch.nn.Module, tensor: torch.Tensor, deadline: float) -> LaneResult:
+        """Queue one input for the lanes and wait for its forward pass until ``deadline``."""
+        request = Request(module=module, tensor=tensor)
+        assert self.batcher is not None
+        try:
+            self.batcher.submit(request)
+        except QueueFull:
+            raise ApiError(503, "overloaded", "the inference queue is full; try again shortly", {"Retry-After": "1"}) from None
+        try:
+            return await asyncio.wait_for(asyncio.shield(request.future), deadline - time.monotonic())
+        except TimeoutError:
+            request.future.cancel()  # the lane drops it if it has not started
+            raise ApiError(504, "timeout", f"no answer within {self.settings.timeout_s:g} s") from None
 
 
 SERVICE = web.AppKey("service", InferenceService)
@@ -146,7 +148,7 @@ SERVICE = web.AppKey("service", InferenceService)
 
 def parse_threshold(raw: str | None) -> float:
     if raw is None:
-        return 0.5
+        return DEFAULT_THRESHOLD
     try:
         value = float(raw)
     except ValueError:
@@ -177,7 +179,7 @@ async def reload_model(request: web.Request) -> web.Response:
     """Load the model's weight file again; requests in flight finish on the module they started with."""
     service = request.app[SERVICE]
     name = request.match_info["name"]
-    if name not in KNOWN_MODELS:
+    if name not in MODELS:
         raise ApiError(404, "unknown_model", f"there is no model named {name!r}")
     loop = asyncio.get_running_loop()
     entry = await loop.run_in_executor(service.cpu_pool, service.registry.load, name)

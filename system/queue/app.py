@@ -14,10 +14,12 @@ from . import api, ops
 from .auth import bearer, token_hash
 from .config import Settings
 from .db import Database
-from .events import EventHub, close_sockets, events_socket
-from .keys import DB, HTTP, HUB, METRICS, SETTINGS, SOCKETS
+from .events import EventHub
+from .keys import DB, HTTP, HUB, METRICS, SETTINGS, SOCKETS, STORE
 from .metrics import ApiMetrics
+from .sockets import close_sockets, events_socket
 from .sql import migrate
+from .store import Store
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 PUBLIC = ("/api/auth/",)
@@ -27,10 +29,7 @@ PUBLIC = ("/api/auth/",)
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path.startswith("/api/") and not request.path.startswith(PUBLIC):
         token = bearer(request)
-        user_id = None
-        if token:
-            async with request.app[DB].connection() as conn:
-                user_id = await conn.fetchval("SELECT user_id FROM tokens WHERE token_hash = $1", token_hash(token))
+        user_id = await request.app[STORE].user_for_token(token_hash(token)) if token else None
         if user_id is None:
             raise ApiError(401, "unauthorized", "a valid bearer token is required")
         request["user_id"] = user_id
@@ -71,6 +70,7 @@ def create_app(settings: Settings) -> web.Application:
         async with db.pool.acquire() as conn:
             await migrate(conn)
         app[DB] = db
+        app[STORE] = Store(db, settings.max_attempts)
         yield
         await db.close()
 

@@ -15,8 +15,9 @@ import secrets
 from aiohttp import web
 
 from ..common.http import ApiError
+from ..contract import MAX_PASSWORD, MIN_PASSWORD, USERNAME_PATTERN
 
-USERNAME = re.compile(r"[A-Za-z0-9_.-]{3,64}")
+USERNAME = re.compile(USERNAME_PATTERN)
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 
 
@@ -52,8 +53,16 @@ def validate_credentials(body: dict) -> tuple[str, str]:
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not USERNAME.fullmatch(username):
         raise ApiError(400, "invalid_request", "username must be 3-64 characters of letters, digits, '_', '.' or '-'")
-    if not isinstance(password, str) or not 8 <= len(password) <= 128:
-        raise ApiError(400, "invalid_request", "password must be 8-128 characters")
+    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise ApiError(400, "invalid_request", f"password must be {MIN_PASSWORD}-{MAX_PASSWORD} characters")
+    return username, password
+
+
+def login_credentials(body: dict) -> tuple[str, str]:
+    """The username and password of a login; anything else is just wrong credentials (401)."""
+    username, password = body.get("username"), body.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise ApiError(401, "invalid_credentials", "wrong username or password")
     return username, password
 
 

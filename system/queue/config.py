@@ -7,9 +7,6 @@ from dataclasses import dataclass
 
 from ..common.serve import env
 
-MODELS = ("unet", "resunet_cbam", "hrnet")
-DEFAULT_MODEL = "hrnet"
-
 
 @dataclass(frozen=True)
 class Settings:

@@ -1,21 +1,45 @@
-"""The API's bounded connection pool.
+"""The API's bounded connection pool, and the one place database errors become answers.
 
 A request waits at most ``acquire_timeout`` seconds for a connection; past that
-it gets 503 ``busy`` with ``Retry-After`` instead of hanging.  Connections go
-back to the pool when the request ends, whatever happened.
+it gets 503 ``busy`` with ``Retry-After`` instead of hanging.  A database that
+cannot be reached (refused, reset, shut down, not answering within the
+command timeout) gives 503 ``unavailable`` with ``Retry-After``, never a 500.
+Connections go back to the pool when the request ends, whatever happened.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
 
 from ..common.http import ApiError
+from ..contract import RETRY_AFTER_S
 
 RELEASE_TIMEOUT_S = 30.0
+COMMAND_TIMEOUT_S = 60.0
+
+# The database is down, restarting or unreachable: not the request's fault, and
+# not the server's bug.  (Programming errors - a bad statement, a constraint -
+# are not here: they stay 500s, logged, so they get fixed.)
+UNREACHABLE = (
+    OSError,  # refused, reset, no route
+    TimeoutError,  # no answer within the command timeout
+    asyncpg.PostgresConnectionError,  # SQLSTATE class 08
+    asyncpg.OperatorInterventionError,  # class 57: admin shutdown, crash shutdown, cannot connect now
+    asyncpg.ConnectionDoesNotExistError,  # the connection closed in the middle of a query
+)
+
+
+def busy() -> ApiError:
+    return ApiError(503, "busy", "every database connection is in use; try again shortly", {"Retry-After": str(RETRY_AFTER_S)})
+
+
+def unavailable() -> ApiError:
+    return ApiError(503, "unavailable", "the database cannot be reached; try again shortly", {"Retry-After": str(RETRY_AFTER_S)})
 
 
 class Database:
@@ -24,21 +48,29 @@ class Database:
 
     @classmethod
     async def connect(cls, url: str, max_size: int, acquire_timeout: float) -> Database:
-        pool = await asyncpg.create_pool(url, min_size=1, max_size=max_size, command_timeout=60)
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=max_size, command_timeout=COMMAND_TIMEOUT_S)
         return cls(pool, acquire_timeout)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection for one unit of work; errors leave as the contract's 503s."""
         try:
             conn = await self.pool.acquire(timeout=self.acquire_timeout)
         except TimeoutError:
-            raise ApiError(503, "busy", "every database connection is in use; try again shortly", {"Retry-After": "1"}) from None
+            raise busy() from None
+        except UNREACHABLE:
+            raise unavailable() from None
         try:
             yield conn
+        except UNREACHABLE:
+            raise unavailable() from None
         finally:
             # Without an explicit timeout asyncpg would reuse the (short) acquire
             # timeout for the connection's reset, and drop healthy connections.
-            await self.pool.release(conn, timeout=RELEASE_TIMEOUT_S)
+            # A connection that broke is terminated by the pool itself (asyncpg
+            # closes it when its reset fails) and never handed out again.
+            with contextlib.suppress(*UNREACHABLE):
+                await self.pool.release(conn, timeout=RELEASE_TIMEOUT_S)
 
     def stats(self) -> dict[str, int]:
         return {"size": self.pool.get_size(), "idle": self.pool.get_idle_size(), "max": self.pool.get_max_size()}

@@ -8,7 +8,6 @@ the batch row, then the user row (taken last, by :func:`emit`).
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -60,17 +59,8 @@ async def enqueue_batch(
     conn: asyncpg.Connection, user_id: int, project_id: int, image_ids: Sequence[int], model: str, threshold: float, max_attempts: int
 ) -> tuple[int, list[int]]:
     async with conn.transaction():
-        batch_id = await conn.fetchval(
-            "INSERT INTO batches (project_id, user_id, model, threshold, total) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            project_id, user_id, model, threshold, len(image_ids),
-        )
-        rows = await conn.fetch(
-            """INSERT INTO jobs (batch_id, image_id, project_id, user_id, model, threshold, max_attempts)
-               SELECT $1, image_id, $2, $3, $4, $5, $6 FROM unnest($7::bigint[]) WITH ORDINALITY AS t(image_id, n)
-               ORDER BY n
-               RETURNING id, batch_id, image_id, project_id""",
-            batch_id, project_id, user_id, model, threshold, max_attempts, list(image_ids),
-        )
+        batch_id = await conn.fetchval(q("insert_batch"), project_id, user_id, model, threshold, len(image_ids))
+        rows = await conn.fetch(q("insert_jobs"), batch_id, project_id, user_id, model, threshold, max_attempts, list(image_ids))
         rows = sorted(rows, key=lambda r: r["id"])
         await emit(conn, user_id, [job_event("job.queued", r, "queued") for r in rows])
         await conn.execute(q("notify_jobs"))
@@ -144,14 +134,8 @@ async def cancel_batch(conn: asyncpg.Connection, batch_id: int, user_id: int) ->
         batch = await conn.fetchrow(q("lock_batch"), batch_id)
         if batch is None or batch["user_id"] != user_id:
             return False
-        rows = await conn.fetch(
-            """UPDATE jobs SET status = 'cancelled', finished_at = now()
-               WHERE batch_id = $1 AND status = 'queued'
-               RETURNING id, batch_id, image_id, project_id, user_id, status""",
-            batch_id,
-        )
-        if batch["cancelled_at"] is None:
-            await conn.execute("UPDATE batches SET cancelled_at = now() WHERE id = $1", batch_id)
+        rows = await conn.fetch(q("cancel_queued_jobs"), batch_id)
+        await conn.execute(q("mark_batch_cancelled"), batch_id)
         await _after_final(conn, sorted(rows, key=lambda r: r["id"]))
     return True
 
@@ -175,6 +159,3 @@ async def _after_final(conn: asyncpg.Connection, rows: Iterable[asyncpg.Record],
     for user_id, events in by_user.items():
         await emit(conn, user_id, events)
 
-
-def iso(ts: dt.datetime | None) -> str | None:
-    return ts.isoformat() if ts is not None else None

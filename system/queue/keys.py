@@ -11,9 +11,11 @@ from .config import Settings
 from .db import Database
 from .events import EventHub
 from .metrics import ApiMetrics
+from .store import Store
 
 SETTINGS = web.AppKey("settings", Settings)
 DB = web.AppKey("db", Database)
+STORE = web.AppKey("store", Store)
 HUB = web.AppKey("hub", EventHub)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 METRICS = web.AppKey("metrics", ApiMetrics)

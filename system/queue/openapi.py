@@ -1,34 +1,81 @@
-"""The OpenAPI 3 document of the queue API (shared/API.md section 1).
+"""The OpenAPI 3.1 document of the queue service (docs/api.md sections 1 and 4).
 
-Written by hand from the contract; ``tests/unit/test_openapi.py`` checks that
-every route the app serves is documented here and nothing else is.
+Built from the contract's constants (``system/contract.py``), so its limits,
+enums and ranges are the ones the code enforces.  Every operation lists every
+status it can answer; links let a stateful tester follow a project to its
+images, an upload to its images, a segmentation to its batch and jobs.
+``tests/unit/test_openapi_and_sql.py`` checks that every route the app serves
+is documented here and nothing else; ``tests/integration/test_api_fuzzing.py``
+runs schemathesis against the real service with this document.
 """
 
 from __future__ import annotations
 
 from functools import cache
 
-_ERR = {"$ref": "#/components/schemas/Error"}
-_ID = {"type": "integer", "minimum": 1}
+from ..contract import (
+    BATCH_STATUSES,
+    DEFAULT_MODEL,
+    DEFAULT_THRESHOLD,
+    EVENT_TYPES,
+    IMAGE_TYPES,
+    JOB_STATUSES,
+    MAX_FILES,
+    MAX_ID,
+    MAX_PASSWORD,
+    MAX_PROJECT_NAME,
+    MAX_SIDE,
+    MAX_THRESHOLD,
+    MIN_PASSWORD,
+    MIN_THRESHOLD,
+    MODELS,
+    POLYGON_TYPES,
+    USERNAME_PATTERN,
+)
+
+_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+_COUNT = {"type": "integer", "minimum": 0}
 _TS = {"type": "string", "format": "date-time"}
+_TS_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
+_STR = {"type": "string"}
+_SIDE = {"type": "integer", "minimum": 1, "maximum": MAX_SIDE}
+_RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before trying again", "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
+
+# What each status means for every route that can answer it; the codes are the contract's.
+_ERRORS = {
+    400: "invalid_request: the request is malformed or breaks a rule",
+    401: "unauthorized: no valid bearer token",
+    404: "not_found: no such resource of the caller's (another user's answers the same)",
+    409: "a conflict with the resource's state",
+    413: "too_large: the body is larger than accepted",
+    415: "unsupported_type: not a PNG, JPEG or TIFF",
+    503: "busy (every database connection in use) or unavailable (the database cannot be reached); retry after Retry-After",
+}
 
 
-def _obj(props: dict, required: list[str] | None = None) -> dict:
-    return {"type": "object", "properties": props, "required": required if required is not None else list(props)}
+def _obj(props: dict, required: list[str] | None = None, extra: bool = False) -> dict:
+    schema = {"type": "object", "properties": props, "required": list(props) if required is None else required}
+    return schema if extra else schema | {"additionalProperties": False}
 
 
 def _json(schema: dict) -> dict:
     return {"content": {"application/json": {"schema": schema}}}
 
 
-def _op(summary: str, ok: tuple[int, dict | None], errors: dict[int, str], body: dict | None = None, auth: bool = True, params: list | None = None) -> dict:
-    status, schema = ok
-    responses = {str(status): {"description": "success"} | (_json(schema) if schema else {})}
+def _op(summary: str, ok: tuple[int, dict], errors: dict[int, str] | tuple[int, ...] = (), *, body: dict | None = None,
+        auth: bool = True, params: list | None = None, links: dict | None = None, op_id: str) -> dict:
+    status, response = ok
+    responses = {str(status): {"description": "success"} | response}
+    if links:
+        responses[str(status)]["links"] = links
+    codes = dict.fromkeys(errors) if isinstance(errors, tuple) else dict(errors)
     if auth:
-        errors = {401: "unauthorized", 503: "busy"} | errors
-    for code, names in errors.items():
-        responses[str(code)] = {"description": names} | _json(_ERR)
-    op = {"summary": summary, "responses": responses}
+        codes = {401: None, 503: None} | codes
+    for code, text in sorted(codes.items()):
+        responses[str(code)] = {"description": text or _ERRORS[code]} | _json({"$ref": "#/components/schemas/Error"})
+        if code == 503:
+            responses[str(code)]["headers"] = _RETRY_AFTER
+    op = {"operationId": op_id, "summary": summary, "responses": responses}
     if body:
         op["requestBody"] = {"required": True} | body
     if not auth:
@@ -38,89 +85,139 @@ def _op(summary: str, ok: tuple[int, dict | None], errors: dict[int, str], body:
     return op
 
 
-def _path_id(name: str = "id") -> dict:
-    return {"name": name, "in": "path", "required": True, "schema": _ID}
+def _path_id(what: str) -> list[dict]:
+    return [{"name": "id", "in": "path", "required": True, "description": f"the {what}'s id", "schema": _ID}]
 
 
-SEGMENTATION = _obj(
-    {"status": {"type": "string"}, "model": {"type": "string"}, "model_used": {"type": ["string", "null"]},
-     "polygon_count": {"type": ["integer", "null"]}, "job_id": _ID}
-)
-IMAGE = _obj({"id": _ID, "filename": {"type": "string"}, "width": {"type": "integer"}, "height": {"type": "integer"},
-              "segmentation": {"oneOf": [{"type": "null"}, SEGMENTATION]}})
-PROJECT = _obj({"id": _ID, "name": {"type": "string"}, "image_count": {"type": "integer"}, "created_at": _TS})
-COUNTS = {k: {"type": "integer"} for k in ("total", "queued", "running", "succeeded", "failed", "cancelled")}
-BATCH = _obj({"id": _ID, "project_id": _ID, "model": {"type": "string"},
-              "status": {"enum": ["queued", "running", "completed", "cancelled"]}, **COUNTS,
-              "created_at": _TS, "finished_at": {"type": ["string", "null"], "format": "date-time"}})
-JOB = _obj({"id": _ID, "batch_id": _ID, "image_id": _ID, "status": {"enum": ["queued", "running", "succeeded", "failed", "cancelled"]},
-            "model": {"type": "string"}, "model_used": {"type": ["string", "null"]}, "attempts": {"type": "integer"},
-            "error": {"oneOf": [{"type": "null"}, _obj({"code": {"type": "string"}, "message": {"type": "string"}})]},
-            "queued_at": _TS, "started_at": {"type": ["string", "null"]}, "finished_at": {"type": ["string", "null"]},
-            "worker": {"type": ["string", "null"]}})
-POLYGON = _obj({"type": {"enum": ["external", "internal"]}, "points": {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}}})
-CREDENTIALS = _json(_obj({"username": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{3,64}$"},
-                          "password": {"type": "string", "minLength": 8, "maxLength": 128}}))
-UPLOAD = {"content": {"multipart/form-data": {"schema": _obj({"file": {"type": "array", "maxItems": 100, "items": {"type": "string", "format": "binary"}}})}}}
-SEGMENT_REQUEST = _json({"type": "object", "properties": {
-    "image_ids": {"type": "array", "minItems": 1, "items": _ID},
-    "model": {"enum": ["unet", "resunet_cbam", "hrnet"], "default": "hrnet"},
-    "threshold": {"type": "number", "minimum": 0.05, "maximum": 0.95, "default": 0.5}}})
-TEXT = {"content": {"text/plain": {"schema": {"type": "string"}}}}
-STORED = {"type": "array", "items": _obj({"id": _ID, "filename": {"type": "string"}, "width": {"type": "integer"}, "height": {"type": "integer"}})}
-POLYGONS = _obj({"model_used": {"type": "string"}, "polygons": {"type": "array", "items": POLYGON}})
-QUEUED = _obj({"batch_id": _ID, "job_ids": {"type": "array", "items": _ID}})
-UPLOAD_ERRORS = {400: "invalid_request, invalid_image", 404: "not_found", 413: "too_large", 415: "unsupported_type"}
+def _link(op_id: str, id_from: str, description: str, body: object | None = None) -> dict:
+    link = {"operationId": op_id, "parameters": {"id": id_from}, "description": description}
+    return link if body is None else link | {"requestBody": body}
+
+
+SEGMENTATION = _obj({"status": {"enum": list(JOB_STATUSES)}, "model": {"enum": list(MODELS)},
+                     "model_used": {"type": ["string", "null"]}, "polygon_count": {"type": ["integer", "null"], "minimum": 0}, "job_id": _ID})
+IMAGE = _obj({"id": _ID, "filename": _STR, "width": _SIDE, "height": _SIDE, "segmentation": {"oneOf": [{"type": "null"}, SEGMENTATION]}})
+IMAGE_WITH_PROJECT = IMAGE | {"properties": IMAGE["properties"] | {"project_id": _ID}, "required": [*IMAGE["required"], "project_id"]}
+PROJECT = _obj({"id": _ID, "name": _STR, "image_count": _COUNT, "created_at": _TS})
+NEW_PROJECT = _obj({"id": _ID, "name": _STR, "created_at": _TS})
+COUNTS = {k: _COUNT for k in ("total", "queued", "running", "succeeded", "failed", "cancelled")}
+BATCH = _obj({"id": _ID, "project_id": _ID, "model": {"enum": list(MODELS)}, "status": {"enum": list(BATCH_STATUSES)}, **COUNTS,
+              "created_at": _TS, "finished_at": _TS_OR_NULL})
+ERROR_DETAIL = _obj({"code": _STR, "message": _STR})
+JOB = _obj({"id": _ID, "batch_id": _ID, "image_id": _ID, "status": {"enum": list(JOB_STATUSES)}, "model": {"enum": list(MODELS)},
+            "model_used": {"type": ["string", "null"]}, "attempts": _COUNT, "error": {"oneOf": [{"type": "null"}, ERROR_DETAIL]},
+            "queued_at": _TS, "started_at": _TS_OR_NULL, "finished_at": _TS_OR_NULL, "worker": {"type": ["string", "null"]}})
+POINT = {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2}
+POLYGON = _obj({"type": {"enum": list(POLYGON_TYPES)}, "points": {"type": "array", "items": POINT, "minItems": 3}})
+POLYGONS = _obj({"model_used": {"enum": list(MODELS)}, "polygons": {"type": "array", "items": POLYGON}})
+CREDENTIALS = _json(_obj({"username": {"type": "string", "pattern": f"^{USERNAME_PATTERN}$"},
+                          "password": {"type": "string", "minLength": MIN_PASSWORD, "maxLength": MAX_PASSWORD}}, extra=True))
+LOGIN = _json(_obj({"username": _STR, "password": _STR}, extra=True))
+UPLOAD = {"content": {"multipart/form-data": {"schema": _obj(
+    {"file": {"type": "array", "minItems": 1, "maxItems": MAX_FILES, "items": {"type": "string", "format": "binary"},
+              "description": f"one part named 'file' per image: PNG, JPEG or TIFF, at most {MAX_SIDE} x {MAX_SIDE} pixels"}})}}}
+SEGMENT_REQUEST = _json(_obj({
+    "image_ids": {"type": "array", "minItems": 1, "items": _ID, "description": "default: every image of the project"},
+    "model": {"enum": list(MODELS), "default": DEFAULT_MODEL},
+    "threshold": {"type": "number", "minimum": MIN_THRESHOLD, "maximum": MAX_THRESHOLD, "default": DEFAULT_THRESHOLD}}, required=[], extra=True))
+STORED = {"type": "array", "minItems": 1, "maxItems": MAX_FILES, "items": _obj({"id": _ID, "filename": _STR, "width": _SIDE, "height": _SIDE})}
+QUEUED = _obj({"batch_id": _ID, "job_ids": {"type": "array", "minItems": 1, "items": _ID}})
+QUEUE = _obj({"mine": _obj({"queued": _COUNT, "running": _COUNT}), "total": _obj({"queued": _COUNT, "running": _COUNT}), "workers": _COUNT})
+READY = _obj({"status": {"enum": ["ready", "not_ready"]}, "reasons": {"type": "array", "items": _STR}}, required=["status"])
+EVENT = _obj({"seq": {"type": "integer", "minimum": 1}, "type": {"enum": list(EVENT_TYPES)}, "ts": _TS, "project_id": _ID,
+              "batch_id": _ID, "job_id": {"oneOf": [{"type": "null"}, _ID]}, "image_id": {"oneOf": [{"type": "null"}, _ID]},
+              "status": _STR}, required=["seq", "type", "ts", "project_id", "batch_id", "job_id", "image_id", "status"], extra=True)
+TEXT = {"content": {"text/plain": {"schema": _STR}}}
+HTML = {"content": {"text/html": {"schema": _STR}}}
+PNG = {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}
+ORIGINAL = {"content": {t: {"schema": {"type": "string", "format": "binary"}} for t in IMAGE_TYPES.values()}}
+
+_PROJECT_LINKS = {
+    "GetProject": _link("getProject", "$response.body#/id", "the project just created"),
+    "ListImages": _link("listImages", "$response.body#/id", "its images"),
+    "UploadImages": _link("uploadImages", "$response.body#/id", "add images to it"),
+    "Segment": _link("createSegmentation", "$response.body#/id", "segment its images"),
+}
+_IMAGE_LINKS = {
+    "GetImage": _link("getImage", "$response.body#/0/id", "the first image"),
+    "GetImageFile": _link("getImageFile", "$response.body#/0/id", "its original bytes"),
+    "GetMask": _link("getMask", "$response.body#/0/id", "its latest mask"),
+    "GetPolygons": _link("getPolygons", "$response.body#/0/id", "its latest outlines"),
+}
+_BATCH_LINKS = {
+    "GetBatch": _link("getBatch", "$response.body#/batch_id", "the batch's progress"),
+    "CancelBatch": _link("cancelBatch", "$response.body#/batch_id", "cancel it"),
+    "GetFirstJob": _link("getJob", "$response.body#/job_ids/0", "its first job"),
+}
 
 
 @cache
 def spec() -> dict:
-    pid, iid, bid, jid = _path_id(), _path_id(), _path_id(), _path_id()
     paths = {
-        "/api/auth/register": {"post": _op("Create an account", (201, _obj({"user_id": _ID, "username": {"type": "string"}})),
-                                           {400: "invalid_request", 409: "username_taken"}, CREDENTIALS, auth=False)},
-        "/api/auth/login": {"post": _op("Get a bearer token", (200, _obj({"token": {"type": "string"}, "user_id": _ID})),
-                                        {400: "invalid_request", 401: "invalid_credentials"}, CREDENTIALS, auth=False)},
+        "/api/auth/register": {"post": _op("Create an account", (201, _json(_obj({"user_id": _ID, "username": _STR}))),
+                                           {400: None, 409: "username_taken", 413: None, 503: None}, body=CREDENTIALS, auth=False,
+                                           op_id="register")},
+        "/api/auth/login": {"post": _op("Get a bearer token", (200, _json(_obj({"token": _STR, "user_id": _ID}))),
+                                        {400: None, 401: "invalid_credentials", 413: None, 503: None}, body=LOGIN, auth=False, op_id="login")},
         "/api/projects": {
-            "post": _op("Create a project", (201, _obj({"id": _ID, "name": {"type": "string"}, "created_at": _TS})),
-                        {400: "invalid_request"}, _json(_obj({"name": {"type": "string", "minLength": 1, "maxLength": 200}}))),
-            "get": _op("The caller's projects", (200, {"type": "array", "items": PROJECT}), {}),
+            "post": _op("Create a project", (201, _json(NEW_PROJECT)), (400, 413),
+                        body=_json(_obj({"name": {"type": "string", "minLength": 1, "maxLength": MAX_PROJECT_NAME}}, extra=True)),
+                        links=_PROJECT_LINKS, op_id="createProject"),
+            "get": _op("The caller's projects", (200, _json({"type": "array", "items": PROJECT})), op_id="listProjects",
+                       links={"GetFirstProject": _link("getProject", "$response.body#/0/id", "the first project"),
+                              "ListFirstProjectImages": _link("listImages", "$response.body#/0/id", "the first project's images")}),
         },
-        "/api/projects/{id}": {"get": _op("One project", (200, PROJECT), {404: "not_found"}, params=[pid])},
+        "/api/projects/{id}": {"get": _op("One project", (200, _json(PROJECT)), (404,), params=_path_id("project"), op_id="getProject",
+                                          links={"ListImages": _link("listImages", "$request.path.id", "its images")})},
         "/api/projects/{id}/images": {
-            "post": _op("Upload images (all or nothing)", (201, STORED), UPLOAD_ERRORS, UPLOAD, params=[pid]),
-            "get": _op("The project's images", (200, {"type": "array", "items": IMAGE}), {404: "not_found"}, params=[pid]),
+            "post": _op("Upload images, all or nothing: if any file is refused, nothing is stored", (201, _json(STORED)),
+                        {400: "invalid_request or invalid_image (the answer names the file)", 404: None, 413: None, 415: None},
+                        body=UPLOAD, params=_path_id("project"), links=_IMAGE_LINKS, op_id="uploadImages"),
+            "get": _op("The project's images", (200, _json({"type": "array", "items": IMAGE})), (404,), params=_path_id("project"),
+                       links=_IMAGE_LINKS | {"Segment": _link("createSegmentation", "$request.path.id", "segment them")}, op_id="listImages"),
         },
-        "/api/images/{id}": {"get": _op("One image", (200, IMAGE), {404: "not_found"}, params=[iid])},
-        "/api/images/{id}/file": {"get": _op("The original bytes", (200, None), {404: "not_found"}, params=[iid])},
-        "/api/images/{id}/mask": {"get": _op("The latest mask, a one-channel PNG of 0 and 255", (200, None),
-                                             {404: "not_found", 409: "not_ready"}, params=[iid])},
-        "/api/images/{id}/polygons": {"get": _op("The latest outlines", (200, POLYGONS), {404: "not_found", 409: "not_ready"}, params=[iid])},
-        "/api/projects/{id}/segmentations": {"post": _op("Queue a batch of segmentation jobs", (202, QUEUED),
-                                                         {400: "invalid_request, unknown_model", 404: "not_found"}, SEGMENT_REQUEST, params=[pid])},
-        "/api/batches/{id}": {"get": _op("A batch's progress", (200, BATCH), {404: "not_found"}, params=[bid])},
-        "/api/batches/{id}/cancel": {"post": _op("Cancel a batch's queued jobs; running ones finish", (200, BATCH), {404: "not_found"}, params=[bid])},
-        "/api/jobs/{id}": {"get": _op("One job", (200, JOB), {404: "not_found"}, params=[jid])},
-        "/api/queue": {"get": _op("Queue depth, the caller's and everyone's", (200, _obj({
-            "mine": _obj({"queued": {"type": "integer"}, "running": {"type": "integer"}}),
-            "total": _obj({"queued": {"type": "integer"}, "running": {"type": "integer"}}),
-            "workers": {"type": "integer"}})), {})},
-        "/api/events": {"get": _op("WebSocket of the caller's events (token in Authorization or ?token=; replay with ?after=<seq>)", (101, None),
-                                   {400: "invalid_request"}, params=[
-                                       {"name": "after", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0}},
-                                       {"name": "token", "in": "query", "required": False, "schema": {"type": "string"}}])},
-        "/health": {"get": _op("The process serves", (200, _obj({"status": {"const": "ok"}})), {}, auth=False)},
-        "/ready": {"get": _op("Database and an inference server answer", (200, None), {503: "not_ready"}, auth=False)},
-        "/metrics": {"get": _op("Prometheus text exposition", (200, None), {}, auth=False) | {"responses": {"200": {"description": "metrics"} | TEXT}}},
-        "/openapi.json": {"get": _op("This document", (200, {"type": "object"}), {}, auth=False)},
-        "/": {"get": _op("The web page", (200, None), {}, auth=False)},
+        "/api/images/{id}": {"get": _op("One image, with its latest segmentation", (200, _json(IMAGE_WITH_PROJECT)), (404,),
+                                        params=_path_id("image"), op_id="getImage")},
+        "/api/images/{id}/file": {"get": _op("The original bytes", (200, ORIGINAL), (404,), params=_path_id("image"), op_id="getImageFile")},
+        "/api/images/{id}/mask": {"get": _op("The latest mask: a one-channel PNG of 0 and 255, the image's size", (200, PNG),
+                                             {404: None, 409: "not_ready: no segmentation of the image has succeeded yet"},
+                                             params=_path_id("image"), op_id="getMask")},
+        "/api/images/{id}/polygons": {"get": _op("The latest outlines", (200, _json(POLYGONS)),
+                                                 {404: None, 409: "not_ready: no segmentation of the image has succeeded yet"},
+                                                 params=_path_id("image"), op_id="getPolygons")},
+        "/api/projects/{id}/segmentations": {"post": _op(
+            "Queue one segmentation job per image", (202, _json(QUEUED)),
+            {400: "invalid_request (also: the project has no images yet) or unknown_model", 404: "not_found: the project, or an image "
+             "id not in this project", 413: None}, body=SEGMENT_REQUEST, params=_path_id("project"), links=_BATCH_LINKS,
+            op_id="createSegmentation")},
+        "/api/batches/{id}": {"get": _op("A batch's progress", (200, _json(BATCH)), (404,), params=_path_id("batch"), op_id="getBatch")},
+        "/api/batches/{id}/cancel": {"post": _op("Cancel a batch's queued jobs; running ones finish", (200, _json(BATCH)), (404,),
+                                                 params=_path_id("batch"), op_id="cancelBatch")},
+        "/api/jobs/{id}": {"get": _op("One job", (200, _json(JOB)), (404,), params=_path_id("job"), op_id="getJob")},
+        "/api/queue": {"get": _op("Queue depth, the caller's and everyone's", (200, _json(QUEUE)), op_id="getQueue")},
+        "/api/events": {"get": _op(
+            "The caller's live events over a WebSocket (token in Authorization, or ?token= for browsers); each text frame is an Event",
+            (101, {"description": "switching to the WebSocket protocol"}),
+            {400: "invalid_request: not a WebSocket upgrade, or a bad ?after="}, op_id="events",
+            params=[{"name": "after", "in": "query", "required": False, "description": "replay every event after this seq first",
+                     "schema": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}},
+                    {"name": "token", "in": "query", "required": False, "description": "the bearer token, for browsers", "schema": _STR}])},
+        "/health": {"get": _op("The process serves", (200, _json(_obj({"status": {"const": "ok"}}))), auth=False, op_id="health")},
+        "/ready": {"get": _op("The database and at least one inference server answer", (200, _json(READY)),
+                              {503: "not_ready, with the reasons"}, auth=False, op_id="ready")},
+        "/metrics": {"get": _op("Prometheus text exposition", (200, TEXT), auth=False, op_id="metrics")},
+        "/openapi.json": {"get": _op("This document", (200, _json({"type": "object"})), auth=False, op_id="openapi")},
+        "/": {"get": _op("The web page", (200, HTML), auth=False, op_id="webPage")},
     }
+    # /ready says why it is not ready in its own shape, not the error shape.
+    paths["/ready"]["get"]["responses"]["503"] = {"description": "not_ready, with the reasons"} | _json(READY)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "paraseg queue service", "version": "1.0.0", "description": "Segmentation queue for four users at once; see shared/API.md."},
+        "info": {"title": "paraseg queue service", "version": "1.0.0",
+                 "description": "Segmentation queue for four users at once; the contract is docs/api.md in the repository."},
         "paths": paths,
         "components": {
-            "schemas": {"Error": _obj({"error": _obj({"code": {"type": "string"}, "message": {"type": "string"}})})},
+            "schemas": {"Error": _obj({"error": _obj({"code": _STR, "message": _STR})}), "Event": EVENT},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{"bearer": []}],

@@ -8,10 +8,11 @@ import aiohttp
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from .keys import DB, HTTP, METRICS, SETTINGS
+from .keys import DB, HTTP, METRICS, SETTINGS, STORE
 from .openapi import spec
 
 routes = web.RouteTableDef()
+READY_CHECK_S = 2.0  # /ready answers within a few seconds, whatever is down
 
 
 @routes.get("/health")
@@ -21,7 +22,7 @@ async def health(request: web.Request) -> web.Response:
 
 async def _inference_ready(session: aiohttp.ClientSession, url: str) -> str | None:
     try:
-        async with session.get(f"{url}/ready", timeout=aiohttp.ClientTimeout(total=2)) as resp:
+        async with session.get(f"{url}/ready", timeout=aiohttp.ClientTimeout(total=READY_CHECK_S)) as resp:
             return None if resp.status == 200 else f"inference server {url} answers {resp.status}"
     except (aiohttp.ClientError, TimeoutError) as exc:
         return f"inference server {url} does not answer ({type(exc).__name__})"
@@ -31,8 +32,7 @@ async def _inference_ready(session: aiohttp.ClientSession, url: str) -> str | No
 async def ready(request: web.Request) -> web.Response:
     reasons = []
     try:
-        async with request.app[DB].connection() as conn:
-            await asyncio.wait_for(conn.fetchval("SELECT 1"), 2)
+        await asyncio.wait_for(request.app[STORE].ping(), READY_CHECK_S)
     except Exception as exc:
         reasons.append(f"database does not answer ({type(exc).__name__})")
     urls = request.app[SETTINGS].inference_urls

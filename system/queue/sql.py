@@ -1,4 +1,10 @@
-"""The queue's SQL: named statements from ``sql/queries.sql`` and numbered migrations.
+"""The queue's SQL: named statements from ``sql/*.sql`` and numbered migrations.
+
+Every statement the queue runs is a named block in one of the ``.sql`` files
+beside this module (a line ``-- name --`` starts a block, which runs to the
+next such line); no Python file under ``system/queue`` holds SQL of its own
+(``tests/unit/test_house_rules.py`` checks it).  A name may appear only once
+across the files.
 
 Migrations are ``sql/migrations/NNN_name.sql``, applied in order, each once, in
 its own transaction, recorded in ``schema_migrations``.  An advisory lock held
@@ -18,15 +24,33 @@ _BLOCK = re.compile(r"^-- (\w+) --$", re.MULTILINE)
 _MIGRATION_LOCK = 0x7061726173656701  # any constant unique to this application
 
 
+class DuplicateQuery(ValueError):
+    pass
+
+
+def parse_blocks(text: str) -> dict[str, str]:
+    """``{name: statement}`` of one file's named blocks (comments inside a block are kept)."""
+    parts = _BLOCK.split(text)
+    return {name: body.strip() for name, body in zip(parts[1::2], parts[2::2], strict=True)}
+
+
 @cache
 def queries() -> dict[str, str]:
-    text = (SQL_DIR / "queries.sql").read_text()
-    parts = _BLOCK.split(text)
-    return {name: body.strip() for name, body in zip(parts[1::2], parts[2::2], strict=False)}
+    found: dict[str, str] = {}
+    for path in sorted(SQL_DIR.glob("*.sql")):
+        for name, body in parse_blocks(path.read_text()).items():
+            if name in found:
+                raise DuplicateQuery(f"query {name!r} is defined twice (again in {path.name})")
+            found[name] = body
+    return found
 
 
 def q(name: str) -> str:
-    return queries()[name]
+    """The statement named ``name``; a KeyError names the unknown query."""
+    try:
+        return queries()[name]
+    except KeyError:
+        raise KeyError(f"no SQL block named {name!r} in {SQL_DIR}") from None
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -40,19 +64,17 @@ def migrations() -> list[tuple[int, str, str]]:
 async def migrate(conn: asyncpg.Connection) -> list[str]:
     """Apply pending migrations; returns the names applied now."""
     applied_now = []
-    await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
+    await conn.execute(q("migration_lock"), _MIGRATION_LOCK)
     try:
-        await conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+        await conn.execute(q("create_migrations_table"))
+        done = {r["version"] for r in await conn.fetch(q("applied_migrations"))}
         for number, name, text in migrations():
             if number in done:
                 continue
             async with conn.transaction():
                 await conn.execute(text)
-                await conn.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", number, name)
+                await conn.execute(q("record_migration"), number, name)
             applied_now.append(name)
     finally:
-        await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
+        await conn.execute(q("migration_unlock"), _MIGRATION_LOCK)
     return applied_now

@@ -16,9 +16,7 @@ from aiohttp import BodyPartReader, web
 
 from ..common import images
 from ..common.http import ApiError
-
-MAX_FILES = 100
-MAX_FILENAME = 255
+from ..contract import IMAGE_TYPES, MAX_FILE_BYTES, MAX_FILENAME, MAX_FILES
 
 
 @dataclass(frozen=True)
@@ -52,8 +50,8 @@ async def _read_limited(part: BodyPartReader, name: str) -> bytes:
     chunks, size = [], 0
     while chunk := await part.read_chunk(256 * 1024):
         size += len(chunk)
-        if size > images.MAX_FILE_BYTES:
-            raise ApiError(413, "too_large", f"{name} is larger than {images.MAX_FILE_BYTES // (1024 * 1024)} MiB")
+        if size > MAX_FILE_BYTES:
+            raise ApiError(413, "too_large", f"{name} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -90,5 +88,5 @@ def _check_all(raw: list[tuple[str, bytes]]) -> list[Upload]:
             raise ApiError(415, "unsupported_type", f"{name} is not a PNG, JPEG or TIFF image") from None
         except images.InvalidImage as exc:
             raise ApiError(400, "invalid_image", f"{name}: {exc}") from None
-        uploads.append(Upload(name, images.CONTENT_TYPES[fmt], width, height, data))
+        uploads.append(Upload(name, IMAGE_TYPES[fmt], width, height, data))
     return uploads

@@ -29,6 +29,7 @@ from .config import add_database_flags, inference_urls, require_database
 from .sql import migrate, q
 
 log = logging.getLogger("worker")
+JOBS_CHANNEL = "paraseg_jobs"  # NOTIFYed by jobs.sql (notify_jobs) when work becomes claimable
 
 
 class JobFailed(Exception):
@@ -49,26 +50,29 @@ class Worker:
 
     async def run(self) -> None:
         stop = stop_signal()
-        self.pool = await asyncpg.create_pool(self.args.database_url, min_size=1, max_size=self.args.concurrency + 2)
-        async with self.pool.acquire() as conn:
-            await migrate(conn)
-        listener = await asyncpg.connect(self.args.database_url)
-        await listener.add_listener("paraseg_jobs", lambda *_: self.wake.set())
-        self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.args.inference_timeout))
-        print(f"worker {self.name} ready on {self.args.database_url.rsplit('@', 1)[-1]}", flush=True)
-        loop_task = asyncio.create_task(self._loop(), name="claim-loop")
-        await stop.wait()
-        log.info("stopping: no new claims, %d job(s) finishing", len(self.running))
-        self.stopping.set()
-        self.wake.set()
-        await loop_task
-        if self.running:
-            await asyncio.wait(self.running)
-        await self.http.close()
-        await listener.close()
-        async with self.pool.acquire() as conn:
-            await conn.execute(q("forget_worker"), self.name)
-        await self.pool.close()
+        async with contextlib.AsyncExitStack() as resources:  # released in reverse, whatever happens
+            self.pool = await asyncpg.create_pool(self.args.database_url, min_size=1, max_size=self.args.concurrency + 2)
+            resources.push_async_callback(self.pool.close)
+            async with self.pool.acquire() as conn:
+                await migrate(conn)
+            listener = await asyncpg.connect(self.args.database_url)
+            resources.push_async_callback(listener.close)
+            await listener.add_listener(JOBS_CHANNEL, lambda *_: self.wake.set())
+            self.http = await resources.enter_async_context(
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.args.inference_timeout)))
+            print(f"worker {self.name} ready on {self.args.database_url.rsplit('@', 1)[-1]}", flush=True)
+            loop_task = asyncio.create_task(self._loop(), name="claim-loop")
+            try:
+                await stop.wait()
+                log.info("stopping: no new claims, %d job(s) finishing", len(self.running))
+            finally:
+                self.stopping.set()
+                self.wake.set()
+                await loop_task
+                if self.running:
+                    await asyncio.wait(self.running)
+            async with self.pool.acquire() as conn:
+                await conn.execute(q("forget_worker"), self.name)
 
     async def _loop(self) -> None:
         while not self.stopping.is_set():

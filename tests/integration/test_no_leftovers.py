@@ -11,63 +11,49 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 
-from harness.processes import leftover_processes, wait_until
+from harness.processes import leftover_processes
+from harness.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start_behave(run_id: str) -> subprocess.Popen:
+def start_behave(run_id: str, output: Path) -> subprocess.Popen:
     env = os.environ | {"PARASEG_RUN": run_id, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen(
-        # The longest scenario (five workers, 200 images), so the run is surely mid-way when interrupted.
-        [sys.executable, "-m", "behave", "--tags=@slow", "--no-capture", "-f", "plain", "-o", os.devnull],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-
-
-def wait_for_system(proc: subprocess.Popen, timeout: float = 180) -> str:
-    seen = []
-    deadline = time.monotonic() + timeout
-    for line in proc.stdout:
-        seen.append(line)
-        if "system started" in line:
-            return "".join(seen)
-        if time.monotonic() > deadline:
-            break
-    proc.kill()
-    pytest.fail("the harness never started the system:\n" + "".join(seen))
+    with open(output, "wb") as out:
+        return subprocess.Popen(
+            # The longest scenario (five workers, 200 images), so the run is surely mid-way when interrupted.
+            [sys.executable, "-m", "behave", "--tags=@slow", "--no-capture", "-f", "plain", "-o", os.devnull],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
 
 
 def workers_of(run_id: str) -> list:
     return [p for p in leftover_processes(run_id) if "system.queue.worker" in " ".join(p.cmdline())]
 
 
-def wait_gone(run_id: str, timeout: float) -> list:
-    deadline = time.monotonic() + timeout
-    while (left := leftover_processes(run_id)) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    return left
-
-
 @pytest.mark.parametrize("how", ["SIGINT", "SIGTERM", "SIGKILL"])
-def test_an_interrupted_run_leaves_nothing_running(how):
+def test_an_interrupted_run_leaves_nothing_running(how, tmp_path):
     run_id = f"leftover-{uuid.uuid4().hex[:8]}"
-    proc = start_behave(run_id)
+    output = tmp_path / "behave.out"
+    proc = start_behave(run_id, output)
     try:
-        wait_for_system(proc)
+        def started() -> str:
+            assert proc.poll() is None, f"behave exited with {proc.returncode}:\n{output.read_text()}"
+            return "system started" in output.read_text()
+
+        wait_until(started, timeout=180, interval=0.2, describe="the harness to start the system")
         # Mid-scenario: the scenario has started its extra workers (five in all).
-        wait_until(lambda: len(workers_of(run_id)) >= 5, timeout=120, what="five workers running")
+        wait_until(lambda: len(workers_of(run_id)), until=lambda n: n >= 5, timeout=120, describe="five workers running")
         proc.send_signal(getattr(signal, how))
-        proc.communicate(timeout=120)
+        proc.wait(timeout=120)
         assert proc.returncode != 0, "an interrupted run must not report success"
-        left = wait_gone(run_id, timeout=30)
-        assert left == [], f"left running after {how}: {[(p.pid, p.name()) for p in left]}"
+        wait_until(lambda: [(p.pid, p.name()) for p in leftover_processes(run_id)], until=lambda left: left == [], timeout=30,
+                   interval=0.2, describe=f"every process of the run to be gone after {how}")
     finally:
         if proc.poll() is None:
             proc.kill()

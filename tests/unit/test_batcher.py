@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
@@ -9,7 +8,7 @@ from system.inference.batcher import MicroBatcher, QueueFull, Request, settle
 
 
 def req(model: str = "unet") -> Request:
-    return Request(model=model, payload=None, deadline=time.monotonic() + 10)
+    return Request(module=model, tensor=None)
 
 
 async def test_takes_what_is_queued_up_to_max_batch():

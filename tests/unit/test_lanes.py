@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import torch
 
@@ -16,7 +15,7 @@ class Doubler(torch.nn.Module):
 
 
 def request(value: float, module) -> Request:
-    return Request(model="m", payload=(module, torch.full((1, 2, 2), value)), deadline=time.monotonic() + 10)
+    return Request(module=module, tensor=torch.full((1, 2, 2), value))
 
 
 async def test_an_out_of_memory_pass_is_retried_and_the_lanes_step_down_then_up():

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from system.queue import sql
 from system.queue.app import create_app
 from system.queue.config import Settings
@@ -31,14 +33,52 @@ def test_every_operation_documents_its_errors_in_the_contract_shape():
     for path, ops in spec()["paths"].items():
         for method, op in ops.items():
             for status, response in op["responses"].items():
-                if int(status) >= 400:
+                if int(status) >= 400 and path != "/ready":  # /ready says why in its own shape (docs/api.md)
                     assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}, (method, path, status)
+
+
+def test_every_503_tells_when_to_retry():
+    for path, ops in spec()["paths"].items():
+        for method, op in ops.items():
+            if "503" in op["responses"] and path != "/ready":
+                assert "Retry-After" in op["responses"]["503"]["headers"], (method, path)
+
+
+def test_the_documents_limits_are_the_contracts():
+    from system import contract
+
+    paths = spec()["paths"]
+    segment = paths["/api/projects/{id}/segmentations"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    assert segment["model"]["enum"] == list(contract.MODELS) and segment["model"]["default"] == contract.DEFAULT_MODEL
+    assert (segment["threshold"]["minimum"], segment["threshold"]["maximum"]) == (contract.MIN_THRESHOLD, contract.MAX_THRESHOLD)
+    upload = paths["/api/projects/{id}/images"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]["file"]
+    assert (upload["minItems"], upload["maxItems"]) == (1, contract.MAX_FILES)
+
+
+def test_links_lead_to_operations_that_exist():
+    operations = {op["operationId"] for ops in spec()["paths"].values() for op in ops.values()}
+    links = [link for ops in spec()["paths"].values() for op in ops.values() for r in op["responses"].values() for link in r.get("links", {}).values()]
+    assert links and {link["operationId"] for link in links} <= operations
+    for wanted in ("getImage", "getBatch", "getJob"):  # an upload to its image, a segmentation to its batch and jobs
+        assert wanted in {link["operationId"] for link in links}, wanted
 
 
 def test_named_queries_load():
     names = set(sql.queries())
     assert {"claim_job", "complete_job", "fail_attempt", "renew_lease", "events_after", "emit_events"} <= names
     assert all(body.strip() for body in sql.queries().values())
+
+
+def test_a_name_defined_twice_is_refused(tmp_path, monkeypatch):
+    (tmp_path / "a.sql").write_text("-- same --\nSELECT 1;\n")
+    (tmp_path / "b.sql").write_text("-- same --\nSELECT 2;\n")
+    monkeypatch.setattr(sql, "SQL_DIR", tmp_path)
+    sql.queries.cache_clear()
+    try:
+        with pytest.raises(sql.DuplicateQuery, match="same"):
+            sql.queries()
+    finally:
+        sql.queries.cache_clear()
 
 
 def test_migrations_are_numbered_without_gaps():

@@ -18,9 +18,8 @@ from .unet import UNet
 
 INPUT_SIZE = 128
 
-# Every model name the API accepts (shared/API.md).  A name without a builder
-# or without weights is reported ``unavailable`` and served by its fallback.
-KNOWN_MODELS = ("unet", "resunet_cbam", "hrnet")
+# Every model name the API accepts is system.contract.MODELS.  A name without a
+# builder or without weights is reported ``unavailable`` and served by its fallback.
 
 BUILDERS: dict[str, Callable[[], nn.Module]] = {
     "unet": lambda: UNet(base=8),

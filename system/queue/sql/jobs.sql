@@ -1,5 +1,18 @@
--- Named statements, loaded by system/queue/sql.py.  A block starts with a line
+-- The job lifecycle: enqueue, claim, renew, complete, fail, cancel, and the
+-- events each change writes in its own transaction (system/queue/jobstore.py).
+-- Named blocks, loaded by system/queue/sql.py: a block starts with a line
 -- `-- name --` and runs to the next such line.
+
+-- insert_batch --
+-- $1 project, $2 user, $3 model, $4 threshold, $5 number of jobs
+INSERT INTO batches (project_id, user_id, model, threshold, total) VALUES ($1, $2, $3, $4, $5) RETURNING id;
+
+-- insert_jobs --
+-- One queued job per image of $7, in the order given.
+INSERT INTO jobs (batch_id, image_id, project_id, user_id, model, threshold, max_attempts)
+SELECT $1, image_id, $2, $3, $4, $5, $6 FROM unnest($7::bigint[]) WITH ORDINALITY AS t(image_id, n)
+ORDER BY n
+RETURNING id, batch_id, image_id, project_id;
 
 -- claim_job --
 -- Fair share in one statement.  Among users with runnable queued jobs, the one
@@ -107,6 +120,14 @@ SELECT id, user_id, project_id, cancelled_at, finished_at FROM batches WHERE id 
 -- finish at once would each see the other still running.)
 SELECT EXISTS (SELECT 1 FROM jobs WHERE batch_id = $1 AND status IN ('queued', 'running'));
 
+-- cancel_queued_jobs --
+UPDATE jobs SET status = 'cancelled', finished_at = now()
+WHERE batch_id = $1 AND status = 'queued'
+RETURNING id, batch_id, image_id, project_id, user_id, status;
+
+-- mark_batch_cancelled --
+UPDATE batches SET cancelled_at = now() WHERE id = $1 AND cancelled_at IS NULL;
+
 -- finish_batch --
 UPDATE batches SET finished_at = now() WHERE id = $1;
 
@@ -126,23 +147,6 @@ SELECT (SELECT array_agg(seq ORDER BY seq) FROM appended) AS seqs, pg_notify('pa
 
 -- notify_jobs --
 SELECT pg_notify('paraseg_jobs', '');
-
--- events_after --
-SELECT seq, type, body, created_at FROM events
-WHERE user_id = $1 AND seq > $2
-ORDER BY seq
-LIMIT $3;
-
--- batch_summary --
-SELECT b.id, b.project_id, b.model, b.total, b.created_at, b.finished_at, b.cancelled_at,
-       count(*) FILTER (WHERE j.status = 'queued') AS queued,
-       count(*) FILTER (WHERE j.status = 'running') AS running,
-       count(*) FILTER (WHERE j.status = 'succeeded') AS succeeded,
-       count(*) FILTER (WHERE j.status = 'failed') AS failed,
-       count(*) FILTER (WHERE j.status = 'cancelled') AS cancelled
-FROM batches b JOIN jobs j ON j.batch_id = b.id
-WHERE b.id = $1 AND b.user_id = $2
-GROUP BY b.id;
 
 -- heartbeat --
 INSERT INTO workers (name, last_seen) VALUES ($1, now())

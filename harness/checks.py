@@ -1,0 +1,89 @@
+"""Checks of what researchers observed against what the contract promises.
+
+Each raises AssertionError with a sentence a reader can act on; steps call
+them and add nothing but the phrase.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from system.contract import FINAL_JOB_STATUSES
+from system.inference.synthetic import iou
+
+from .actors import Researcher, everyone
+
+FINAL_EVENTS = {f"job.{status}" for status in FINAL_JOB_STATUSES}
+
+# A mask belongs to its image when it overlaps that image's true spheroids this
+# well; a mask of another image overlaps them far less.  The model itself
+# reaches IoU >= 0.9 (tests/integration/test_model_quality.py).
+MATCHING_IOU = 0.8
+
+
+def event_stream(name: str, events: list[dict], own_jobs: set[int]) -> None:
+    """Every event of the researcher's jobs, in order, exactly once, and nothing else."""
+    seqs = [e["seq"] for e in events]
+    assert seqs == sorted(set(seqs)), f"{name}: seq not strictly increasing: {seqs[:20]}..."
+    assert seqs == list(range(1, len(seqs) + 1)), f"{name}: events missing from the stream (seqs {seqs[:5]}..{seqs[-5:]})"
+    heard = {e["job_id"] for e in events if e["job_id"] is not None}
+    assert heard <= own_jobs, f"{name} heard about jobs {sorted(heard - own_jobs)} that are not theirs"
+    for job_id in own_jobs:
+        kinds = [e["type"] for e in events if e["job_id"] == job_id]
+        assert kinds and kinds[0] == "job.queued", f"{name}: job {job_id} events start with {kinds[:1]}"
+        finals = [k for k in kinds if k in FINAL_EVENTS]
+        assert len(finals) == 1 and kinds[-1] == finals[0], f"{name}: job {job_id} events {kinds}"
+        middle = kinds[1:-1]
+        assert all(k == "job.started" for k in middle), f"{name}: job {job_id} events {kinds}"
+        assert middle or kinds[-1] == "job.cancelled", f"{name}: job {job_id} ended without starting: {kinds}"
+
+
+def researchers_streams(researchers: list[Researcher]) -> None:
+    """Each researcher's stream is complete and their own, with one batch.completed per batch."""
+    for r in researchers:
+        event_stream(r.name, r.events.bodies(), r.own_job_ids())
+        completed = {e["batch_id"] for e in r.events.bodies() if e["type"] == "batch.completed"}
+        assert completed == {b["batch_id"] for b in r.batches}, f"{r.name}: batch.completed for {completed}"
+
+
+async def masks(researcher: Researcher) -> list[float]:
+    """Each image's mask: its own size, only 0 and 255; returns the IoU with the truth, per image."""
+    scores = []
+    for image in researcher.images:
+        mask = await researcher.mask_of(image)
+        assert mask.shape == (image.height, image.width), f"{image.filename}: mask {mask.shape[::-1]} for an image of {image.width}x{image.height}"
+        assert set(np.unique(mask)) <= {0, 255}, f"{image.filename}: mask holds values other than 0 and 255"
+        scores.append(iou(mask, image.truth))
+    return scores
+
+
+async def everyones_masks(researchers: list[Researcher]) -> dict[str, list[float]]:
+    scores = await everyone(masks(r) for r in researchers)
+    return {r.name: s for r, s in zip(researchers, scores, strict=True)}
+
+
+def masks_match(scores: dict[str, list[float]]) -> None:
+    for name, values in scores.items():
+        worst = min(values)
+        assert worst >= MATCHING_IOU, f"{name}: a mask overlaps its image's spheroids with IoU {worst:.3f} < {MATCHING_IOU}"
+
+
+async def outlines(researcher: Researcher) -> None:
+    for image in researcher.images:
+        body = await researcher.api.polygons(image.id)
+        assert any(p["type"] == "external" for p in body["polygons"]), f"{image.filename}: no outline"
+        assert all(len(p["points"]) >= 3 for p in body["polygons"]), f"{image.filename}: an outline has fewer than 3 points"
+
+
+async def segmentation_statuses(researchers: list[Researcher]) -> list[str | None]:
+    statuses = []
+    for r in researchers:
+        statuses += [(img["segmentation"] or {}).get("status") for img in await r.api.images(r.project_id)]
+    return statuses
+
+
+async def jobs_of(researchers: list[Researcher]) -> list[dict]:
+    jobs = []
+    for r in researchers:
+        jobs += await everyone(r.api.job(j) for j in sorted(r.own_job_ids()))
+    return jobs

@@ -1,0 +1,179 @@
+"""What the step modules share: the scenario layer between Gherkin and the machinery.
+
+Steps stay a few lines because the work lives here: researchers with images,
+waiting for jobs to start, freezing and resuming processes, servers of a
+scenario's own.  Every per-scenario resource is registered with behave's
+``use_fixture`` where it is created, so it is released when the scenario ends,
+passed or failed, in reverse order of creation.
+
+Bounds: ``BATCH_TIMEOUT_S`` turns a broken system into a failed scenario
+instead of a hung one; it is never an assertion about speed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import shutil
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from behave import fixture, use_fixture
+
+from system.inference.registry import DEFAULT_WEIGHTS_DIR
+
+from .actors import Researcher, everyone
+from .burst import Burst
+from .faults import database_held_up
+from .inference_client import InferenceClient
+from .pages import ResearcherPage
+from .processes import ManagedProcess
+from .waiting import async_wait_until
+
+BATCH_TIMEOUT_S = 180
+
+_turns = itertools.count()
+
+
+# ---------------------------------------------------------------- fixtures
+@fixture
+def released_after_scenario(context, resource, release: Callable[[], Awaitable[None] | None]):
+    """Yield ``resource``; when the scenario ends, call ``release`` (awaited on the run's loop if it is a coroutine)."""
+    yield resource
+    outcome = release()
+    if asyncio.iscoroutine(outcome):
+        context.loop.run_until_complete(outcome)
+
+
+def keep_for_scenario(context, resource, release):
+    return use_fixture(released_after_scenario, context, resource, release)
+
+
+# ---------------------------------------------------------------- researchers
+async def researcher_with_images(context, count: int) -> Researcher:
+    """A new researcher with a project of ``count`` spheroid images, listening to their events.
+
+    Requests go to one API process and the live events come from another (where
+    there are several), so every event crosses processes.
+    """
+    apis = [p.address for p in context.system.apis]
+    turn = next(_turns)
+    researcher = await Researcher.sign_up(apis[turn % len(apis)], context.http)
+    await researcher.listen(apis[(turn + 1) % len(apis)])
+    keep_for_scenario(context, researcher, researcher.events.close)
+    await researcher.create_project()
+    await researcher.upload_spheroids(count)
+    return researcher
+
+
+async def researchers_with_images(context, n: int, count: int) -> list[Researcher]:
+    return await everyone(researcher_with_images(context, count) for _ in range(n))
+
+
+async def segment_and_wait(researcher: Researcher, **options) -> None:
+    await researcher.segment(**options)
+    await researcher.wait_for_batches(BATCH_TIMEOUT_S)
+
+
+async def wait_for_started(researcher: Researcher, n: int) -> None:
+    """Until ``n`` of the researcher's jobs have started (their events say so)."""
+    await researcher.events.wait_for(lambda evs: sum(e["type"] == "job.started" for e in evs) >= n, BATCH_TIMEOUT_S,
+                                     describe=f"{n} of {researcher.name}'s jobs to start")
+
+
+async def wait_for_all_running_slots(context, researcher: Researcher, batch: dict) -> None:
+    """Until as many of the batch's jobs run as the service allows at once."""
+    await wait_for_started(researcher, min(context.system.config.max_running, len(batch["job_ids"])))
+
+
+async def kill_a_worker_holding_jobs(context, researcher: Researcher, batch: dict) -> tuple[str, set[int]]:
+    """SIGKILL a worker that holds some of the batch's running jobs; returns its name and those jobs.
+
+    No goodbye: its leases simply stop being renewed, as after a power loss.
+    """
+    jobs = await everyone(researcher.api.job(j) for j in batch["job_ids"])
+    running = [j for j in jobs if j["status"] == "running"]
+    assert running, f"no job of the batch is running: {[j['status'] for j in jobs]}"
+    victim = running[0]["worker"]
+    context.system.worker_named(victim).kill()
+    return victim, {j["id"] for j in running if j["worker"] == victim}
+
+
+async def burst_while_database_held_up(context, researcher: Researcher, n: int) -> Burst:
+    """``n`` requests at once while every query on images waits, so the pool runs out for real.
+
+    The hold ends once every request that found no connection was answered
+    (busy) and at most the pool's connections are still waiting on the
+    database; then those finish too.  The bound comes from the pool's own wait.
+    """
+    config = context.system.config
+    burst = Burst(researcher, n)
+    try:
+        async with database_held_up(context.database.url):
+            await burst.start()
+
+            async def busy_and_pending() -> tuple[int, int]:
+                return burst.busy(), burst.pending()
+
+            await async_wait_until(
+                busy_and_pending, until=lambda s: s[0] > 0 and s[1] <= config.pool_size,
+                timeout=6 * config.acquire_timeout_s, interval=0.05,
+                describe=f"requests beyond the pool's {config.pool_size} connections to be told busy (seen: busy, pending)")
+    finally:
+        await burst.finish()
+    return burst
+
+
+# ---------------------------------------------------------------- the web page
+async def page_signed_in(context, researcher: Researcher) -> ResearcherPage:
+    """A browser context of its own with the page open and the researcher signed in; closed when the scenario ends."""
+    page = await ResearcherPage.open(context.browsers, context.system.api_url)
+    keep_for_scenario(context, page, page.close)
+    context.pages.append(page)  # for the screenshot when a scenario fails
+    await page.sign_in(researcher.name)
+    return page
+
+
+# ---------------------------------------------------------------- processes
+def freeze(context, processes: list[ManagedProcess]) -> None:
+    """SIGSTOP, as a hung machine would; resumed when the scenario ends if a step has not done it."""
+    for proc in processes:
+        proc.pause()
+        keep_for_scenario(context, proc, proc.resume)
+
+
+def resume(processes: list[ManagedProcess]) -> None:
+    for proc in processes:
+        proc.resume()
+
+
+def freeze_inference(context) -> None:
+    freeze(context, context.system.inference)
+
+
+def resume_inference(context) -> None:
+    resume(context.system.inference)
+
+
+def own_inference_server(context, **env: str) -> InferenceClient:
+    """An inference server of the scenario's own (its lanes, weights, faults); stopped when the scenario ends."""
+    proc = context.system.start_standalone_inference(**env)
+    keep_for_scenario(context, proc, lambda: context.system.stop_standalone(proc))
+    context.server = InferenceClient(proc.address, context.http)
+    return context.server
+
+
+def inference_server(context) -> InferenceClient:
+    """The scenario's own inference server if it started one, else the system's."""
+    return getattr(context, "server", None) or InferenceClient(context.system.inference[0].address, context.http)
+
+
+def own_weights(context) -> Path:
+    """A copy of the model weights the scenario may damage or replace; deleted when it ends."""
+    folder = Path(tempfile.mkdtemp(prefix="paraseg-weights-"))
+    for f in DEFAULT_WEIGHTS_DIR.iterdir():
+        shutil.copy(f, folder / f.name)
+    keep_for_scenario(context, folder, lambda: shutil.rmtree(folder, ignore_errors=True))
+    context.weights = folder
+    return folder

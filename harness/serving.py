@@ -1,0 +1,165 @@
+"""Load on an inference server, and the model files it serves: what the inference and model steps share.
+
+Users are coroutines sending images; what the server says about itself comes
+from its ``/metrics`` (lanes allowed and busy, out-of-memory events), sampled
+while the load runs.  Every wait is bounded and says what it waited for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import io
+import json
+from pathlib import Path
+
+import aiohttp
+import numpy as np
+import torch
+from PIL import Image
+
+from system.inference import synthetic
+
+from . import throughput
+from .actors import everyone
+from .api_client import ApiResponse
+from .inference_client import InferenceClient
+from .metrics import Sampler, scrape, total
+from .waiting import async_wait_until
+
+# A server that takes longer than this to settle or answer is stuck, not slow.
+SETTLE_S = 60
+
+
+def unseen_pngs(n: int, first: int = synthetic.EVAL_SEED_BASE + 20_000) -> list[bytes]:
+    """``n`` micrographs from seeds no model was trained on, as PNG."""
+    return [synthetic.to_png(s.image) for s in unseen_samples(n, first)]
+
+
+def unseen_samples(n: int, first: int = synthetic.EVAL_SEED_BASE + 20_000) -> list[synthetic.Sample]:
+    return [synthetic.generate(first + i) for i in range(n)]
+
+
+def mask_of(answer: ApiResponse) -> np.ndarray:
+    """The mask a segment answer carries (base64 PNG), as an array."""
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(answer.body["mask_png"]))))
+
+
+def failed(answers: list[ApiResponse]) -> list:
+    return [(a.status, a.body) for a in answers if a.status != 200]
+
+
+async def segment_all(server: InferenceClient, pngs: list[bytes], model: str = "unet") -> list[ApiResponse]:
+    """Every image sent at the same moment, one request each."""
+    return await everyone(server.segment(model, png) for png in pngs)
+
+
+async def users_send(server: InferenceClient, pngs: list[bytes], users: int, model: str = "unet") -> list[ApiResponse]:
+    """``users`` concurrent users, each sending their share of ``pngs`` one after another."""
+    async def user(share: list[bytes]) -> list[ApiResponse]:
+        return [await server.segment(model, png) for png in share]
+
+    return [a for answers in await everyone(user(pngs[i::users]) for i in range(users)) for a in answers]
+
+
+def lanes_sampler(session: aiohttp.ClientSession, server: InferenceClient, interval: float = 0.1) -> Sampler:
+    """Samples the server's lanes allowed and out-of-memory count, started."""
+    async def lanes_now() -> dict:
+        samples = await scrape(session, server.base_url)
+        return {"allowed": total(samples, "inference_lanes_allowed"), "oom": total(samples, "inference_oom_events_total")}
+
+    sampler = Sampler(lanes_now, interval=interval)
+    sampler.start()
+    return sampler
+
+
+async def lanes_dropped_and_back(sampler: Sampler, low: int, high: int, timeout: float) -> list[dict]:
+    """Until the samples show the lanes allowed at ``low`` and then back at ``high``; returns them, sampling stopped."""
+    def dropped_and_back(rows: list[dict]) -> bool:
+        return bool(rows) and rows[-1]["allowed"] == high and any(r["allowed"] == low for r in rows)
+
+    async def rows() -> list[dict]:
+        return list(sampler.rows)
+
+    await async_wait_until(rows, until=dropped_and_back, timeout=timeout, interval=0.2,
+                           describe=f"the lanes allowed to drop to {low} and come back to {high}")
+    return await sampler.stop()
+
+
+async def lanes_idle(session: aiohttp.ClientSession, server: InferenceClient) -> None:
+    """Until no lane runs a forward pass (a timed-out request's pass, say, has ended)."""
+    async def busy() -> float:
+        return total(await scrape(session, server.base_url), "inference_lanes_in_use")
+
+    await async_wait_until(busy, until=lambda n: n == 0, timeout=SETTLE_S, interval=0.1, describe="every lane of the server to be idle")
+
+
+async def gpu_lanes_vs_lock(own_server, gpu, users: int) -> tuple[dict, dict, list[dict]]:
+    """Throughput of a 4-lane CUDA server and of a one-at-a-time one, with GPU samples over both runs."""
+    images = unseen_pngs(24)
+    sampler = Sampler(lambda: asyncio.to_thread(gpu.sample), interval=0.2)
+    sampler.start()
+    lanes = await throughput.through_server(own_server(LANES="4", DEVICE="cuda"), "unet", images, users)
+    single = await throughput.through_server(own_server(LANES="1", MAX_BATCH="1", DEVICE="cuda"), "unet", images, users)
+    return lanes, single, await sampler.stop()
+
+
+# ---------------------------------------------------------------- model files
+def damage_weights(folder: Path, model: str, damage: str) -> None:
+    """``corrupted``: one byte flipped; ``missing``: the file deleted."""
+    path = folder / f"{model}.pt"
+    if damage == "corrupted":
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        path.write_bytes(bytes(data))
+    elif damage == "missing":
+        path.unlink()
+    else:
+        raise ValueError(f"unknown damage {damage!r}: corrupted or missing")
+
+
+def write_new_weights(folder: Path, model: str) -> str:
+    """Slightly different weights for ``model`` and the manifest entry a deployment would write; returns their sha256."""
+    path = folder / f"{model}.pt"
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    head_bias = [k for k in state if k.endswith("bias")][-1]
+    state[head_bias] = state[head_bias] + 1e-3
+    staging = folder / f".{model}.pt.new"
+    torch.save(state, staging)
+    digest = hashlib.sha256(staging.read_bytes()).hexdigest()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest[model]["sha256"] = digest
+    staging.replace(path)  # atomic: a reader sees the old file or the new one
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return digest
+
+
+async def reload_under_load(server: InferenceClient, folder: Path, model: str, users: int) -> tuple[list[ApiResponse], int, str, dict]:
+    """New weights put in place and ``model`` reloaded while ``users`` keep sending images.
+
+    Returns every answer, how many came before the reload, the new sha256 and
+    what the reload answered.  The load runs before the reload until each user
+    had a few answers, and after it until as many more came.
+    """
+    png = synthetic.to_png(synthetic.generate(synthetic.EVAL_SEED_BASE + 32_000).image)
+    stop, answers = asyncio.Event(), []
+
+    async def user():
+        while not stop.is_set():
+            answers.append(await server.segment(model, png))
+
+    async def answered() -> int:
+        return len(answers)
+
+    tasks = [asyncio.create_task(user()) for _ in range(users)]
+    try:
+        await async_wait_until(answered, until=lambda n: n >= 4 * users, timeout=SETTLE_S, describe="answers before the reload")
+        digest = write_new_weights(folder, model)
+        reloaded = await server.reload(model)
+        before = len(answers)
+        await async_wait_until(answered, until=lambda n: n >= before + 4 * users, timeout=SETTLE_S, describe="answers after the reload")
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+    return answers, before, digest, reloaded

@@ -1,0 +1,41 @@
+"""The public contract's names and limits, in one place (docs/api.md).
+
+The queue API, its OpenAPI document, the upload checks, the inference server's
+registry and the benchmarks all import these, so the document cannot drift
+from the code that enforces it.  Change a value here and everything that states
+or checks it follows.
+"""
+
+from __future__ import annotations
+
+# ---------------------------------------------------------------- models
+MODELS = ("unet", "resunet_cbam", "hrnet")
+DEFAULT_MODEL = "hrnet"
+MODEL_STATUSES = ("available", "loading", "unavailable", "corrupted")
+
+# ---------------------------------------------------------------- segmentation
+MIN_THRESHOLD, MAX_THRESHOLD = 0.05, 0.95
+DEFAULT_THRESHOLD = 0.5
+JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+FINAL_JOB_STATUSES = ("succeeded", "failed", "cancelled")
+BATCH_STATUSES = ("queued", "running", "completed", "cancelled")
+EVENT_TYPES = ("job.queued", "job.started", "job.succeeded", "job.failed", "job.cancelled", "batch.completed")
+
+# ---------------------------------------------------------------- accounts and projects
+USERNAME_PATTERN = r"[A-Za-z0-9_.-]{3,64}"
+MIN_PASSWORD, MAX_PASSWORD = 8, 128
+MAX_PROJECT_NAME = 200
+
+# ---------------------------------------------------------------- images
+MAX_FILES = 100
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_SIDE = 4096
+MAX_FILENAME = 255
+IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "TIFF": "image/tiff"}
+POLYGON_TYPES = ("external", "internal")
+
+# ---------------------------------------------------------------- ids
+MAX_ID = 2**63 - 1  # bigint
+
+# ---------------------------------------------------------------- errors that tell a client to come back
+RETRY_AFTER_S = 1

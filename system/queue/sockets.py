@@ -1,0 +1,85 @@
+"""``GET /api/events``: a user's live events over a WebSocket (docs/api.md, Live events).
+
+The socket sends every event after the last seq it sent, in order: at connect
+(from ``?after=`` or from now), whenever the hub says the user has new events,
+and every ``FALLBACK_POLL_S`` in case a notification was lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from ..common.http import ApiError
+from .keys import HUB, METRICS, SOCKETS, STORE
+
+PAGE = 500
+FALLBACK_POLL_S = 5.0
+
+
+def frame(row) -> str:
+    body = json.loads(row["body"])
+    return json.dumps({"seq": row["seq"], "type": row["type"], "ts": row["created_at"].isoformat()} | body)
+
+
+def parse_after(request: web.Request) -> int | None:
+    raw = request.query.get("after")
+    if raw is None:
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise ApiError(400, "invalid_request", "after must be a non-negative integer")
+    return int(raw)
+
+
+async def events_socket(request: web.Request) -> web.StreamResponse:
+    user_id = request["user_id"]
+    after = parse_after(request)
+    store, hub, metrics = request.app[STORE], request.app[HUB], request.app[METRICS]
+    ws = web.WebSocketResponse(heartbeat=20)
+    if not ws.can_prepare(request).ok:
+        raise ApiError(400, "invalid_request", "this route only speaks WebSocket: send an Upgrade: websocket request")
+    if after is None:  # only what happens from now on
+        after = await store.last_event_seq(user_id)
+    await ws.prepare(request)
+    request.app[SOCKETS].add(ws)
+    metrics.sockets.inc()
+    wake = hub.subscribe(user_id)
+    reader = asyncio.create_task(_drain(ws), name=f"ws-reader-{user_id}")
+    try:
+        while not ws.closed and not reader.done():
+            wake.clear()
+            rows = await store.events_after(user_id, after, PAGE)
+            for row in rows:
+                await ws.send_str(frame(row))
+                after = row["seq"]
+                metrics.events_sent.inc()
+            if len(rows) == PAGE:
+                continue
+            waiter = asyncio.create_task(wake.wait())
+            await asyncio.wait({waiter, reader}, timeout=FALLBACK_POLL_S, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    except ApiError as exc:  # the database is busy or away: tell the client, which reconnects with ?after=
+        await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=exc.code.encode())
+    finally:
+        hub.unsubscribe(user_id, wake)
+        reader.cancel()
+        metrics.sockets.dec()
+        if not ws.closed:
+            await ws.close()
+    return ws
+
+
+async def _drain(ws: web.WebSocketResponse) -> None:
+    """Read (and ignore) what the client sends, so a close is noticed at once."""
+    async for msg in ws:
+        if msg.type in (WSMsgType.CLOSE, WSMsgType.ERROR):
+            break
+
+
+async def close_sockets(app: web.Application) -> None:
+    for ws in list(app[SOCKETS]):
+        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")

@@ -1,0 +1,227 @@
+"""The queue API's data access: named SQL in, the contract's JSON shapes out.
+
+Route handlers (``api.py``) validate what the client sent and call one method
+here; each method runs named statements from ``sql/`` (never SQL of its own)
+through :class:`~system.queue.db.Database`, which turns an unreachable database
+into 503 ``unavailable`` and an exhausted pool into 503 ``busy``.  Every read
+and change is scoped by the caller's user id, so another user's resource
+answers exactly as a missing one: 404 ``not_found``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import asyncpg
+
+from ..common.http import ApiError
+from . import jobstore
+from .db import Database
+from .sql import q
+from .uploads import Upload
+
+# A worker counts in /api/queue while its heartbeat (every poll) is this recent.
+WORKER_SEEN_S = 15.0
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError(404, "not_found", f"no such {what}")
+
+
+def iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+# ---------------------------------------------------------------- row -> JSON
+def project_json(row) -> dict:
+    return {"id": row["id"], "name": row["name"], "image_count": row["image_count"], "created_at": iso(row["created_at"])}
+
+
+def image_json(row, with_project: bool = False) -> dict:
+    seg = None
+    if row["job_id"] is not None:
+        seg = {"status": row["status"], "model": row["model"], "model_used": row["model_used"],
+               "polygon_count": row["polygon_count"], "job_id": row["job_id"]}
+    body = {"id": row["id"], "filename": row["filename"], "width": row["width"], "height": row["height"], "segmentation": seg}
+    if with_project:
+        body["project_id"] = row["project_id"]
+    return body
+
+
+def stored_image_json(row) -> dict:
+    return {"id": row["id"], "filename": row["filename"], "width": row["width"], "height": row["height"]}
+
+
+def batch_status(row) -> str:
+    if row["cancelled_at"] is not None:
+        return "cancelled"
+    if row["finished_at"] is not None:
+        return "completed"
+    return "queued" if row["queued"] == row["total"] else "running"
+
+
+def batch_json(row) -> dict:
+    keys = ("id", "project_id", "model", "total", "queued", "running", "succeeded", "failed", "cancelled")
+    return {k: row[k] for k in keys} | {"status": batch_status(row), "created_at": iso(row["created_at"]), "finished_at": iso(row["finished_at"])}
+
+
+def job_json(row) -> dict:
+    failed = row["error_code"] is not None and row["status"] != "succeeded"
+    error = {"code": row["error_code"], "message": row["error_message"]} if failed else None
+    body = {k: row[k] for k in ("id", "batch_id", "image_id", "status", "model", "model_used", "attempts", "worker")}
+    return body | {"error": error} | {k: iso(row[k]) for k in ("queued_at", "started_at", "finished_at")}
+
+
+class Store:
+    def __init__(self, db: Database, max_attempts: int) -> None:
+        self.db, self.max_attempts = db, max_attempts
+
+    async def ping(self) -> None:
+        async with self.db.connection() as conn:
+            await conn.fetchval(q("ping"))
+
+    # ------------------------------------------------------------ accounts
+    async def create_user(self, username: str, password_hash: str) -> int:
+        async with self.db.connection() as conn:
+            try:
+                return await conn.fetchval(q("create_user"), username, password_hash)
+            except asyncpg.UniqueViolationError:
+                raise ApiError(409, "username_taken", f"the username {username!r} is taken") from None
+
+    async def password_hash_of(self, username: str) -> tuple[int, str] | None:
+        async with self.db.connection() as conn:
+            row = await conn.fetchrow(q("user_by_name"), username)
+        return (row["id"], row["password_hash"]) if row else None
+
+    async def create_token(self, token_hash: bytes, user_id: int) -> None:
+        async with self.db.connection() as conn:
+            await conn.execute(q("create_token"), token_hash, user_id)
+
+    async def user_for_token(self, token_hash: bytes) -> int | None:
+        async with self.db.connection() as conn:
+            return await conn.fetchval(q("user_for_token"), token_hash)
+
+    # ------------------------------------------------------------ projects and images
+    async def create_project(self, uid: int, name: str) -> dict:
+        async with self.db.connection() as conn:
+            row = await conn.fetchrow(q("create_project"), uid, name)
+        return {"id": row["id"], "name": row["name"], "created_at": iso(row["created_at"])}
+
+    async def projects(self, uid: int) -> list[dict]:
+        async with self.db.connection() as conn:
+            return [project_json(r) for r in await conn.fetch(q("projects"), uid, None)]
+
+    async def project(self, uid: int, project_id: int) -> dict:
+        async with self.db.connection() as conn:
+            rows = await conn.fetch(q("projects"), uid, project_id)
+        if not rows:
+            raise not_found("project")
+        return project_json(rows[0])
+
+    async def require_project(self, uid: int, project_id: int) -> None:
+        async with self.db.connection() as conn:
+            if not await conn.fetchval(q("own_project"), uid, project_id):
+                raise not_found("project")
+
+    async def add_images(self, uid: int, project_id: int, uploads: Sequence[Upload]) -> list[dict]:
+        """Store every upload or none (one transaction, the project locked against deletion)."""
+        async with self.db.connection() as conn, conn.transaction():
+            if not await conn.fetchval(q("lock_own_project"), uid, project_id):
+                raise not_found("project")
+            rows = await conn.fetch(
+                q("insert_images"), uid, project_id,
+                [u.filename for u in uploads], [u.content_type for u in uploads],
+                [u.width for u in uploads], [u.height for u in uploads], [u.data for u in uploads],
+            )
+        return [stored_image_json(r) for r in sorted(rows, key=lambda r: r["id"])]
+
+    async def images(self, uid: int, project_id: int) -> list[dict]:
+        async with self.db.connection() as conn:
+            if not await conn.fetchval(q("own_project"), uid, project_id):
+                raise not_found("project")
+            return [image_json(r) for r in await conn.fetch(q("images"), uid, project_id, None)]
+
+    async def image(self, uid: int, image_id: int) -> dict:
+        async with self.db.connection() as conn:
+            rows = await conn.fetch(q("images"), uid, None, image_id)
+        if not rows:
+            raise not_found("image")
+        return image_json(rows[0], with_project=True)
+
+    async def image_file(self, uid: int, image_id: int) -> tuple[bytes, str]:
+        async with self.db.connection() as conn:
+            row = await conn.fetchrow(q("image_file"), uid, image_id)
+        if row is None:
+            raise not_found("image")
+        return row["data"], row["content_type"]
+
+    async def _latest_result(self, uid: int, image_id: int, statement: str) -> asyncpg.Record:
+        async with self.db.connection() as conn:
+            if not await conn.fetchval(q("own_image"), uid, image_id):
+                raise not_found("image")
+            row = await conn.fetchrow(statement, image_id)
+        if row is None:
+            raise ApiError(409, "not_ready", "no segmentation of this image has succeeded yet")
+        return row
+
+    async def mask(self, uid: int, image_id: int) -> bytes:
+        return (await self._latest_result(uid, image_id, q("latest_mask")))["mask_png"]
+
+    async def polygons(self, uid: int, image_id: int) -> dict:
+        row = await self._latest_result(uid, image_id, q("latest_polygons"))
+        return {"model_used": row["model_used"], "polygons": json.loads(row["polygons"])}
+
+    # ------------------------------------------------------------ segmentation
+    async def segment(self, uid: int, project_id: int, image_ids: list[int] | None, model: str, threshold: float) -> dict:
+        """Queue one job per image (all of the project's when ``image_ids`` is None)."""
+        async with self.db.connection() as conn:
+            if not await conn.fetchval(q("own_project"), uid, project_id):
+                raise not_found("project")
+            found = [r["id"] for r in await conn.fetch(q("project_image_ids"), uid, project_id, image_ids)]
+            if image_ids is None:
+                if not found:
+                    raise ApiError(400, "invalid_request", "the project has no images to segment; upload some first")
+                image_ids = found
+            elif missing := [i for i in image_ids if i not in set(found)]:
+                raise ApiError(404, "not_found", f"image {missing[0]} is not in this project")
+            batch_id, job_ids = await jobstore.enqueue_batch(conn, uid, project_id, image_ids, model, threshold, self.max_attempts)
+        return {"batch_id": batch_id, "job_ids": job_ids}
+
+    async def batch(self, uid: int, batch_id: int) -> dict:
+        async with self.db.connection() as conn:
+            return await self._batch(conn, uid, batch_id)
+
+    async def _batch(self, conn: asyncpg.Connection, uid: int, batch_id: int) -> dict:
+        row = await conn.fetchrow(q("batch_summary"), uid, batch_id)
+        if row is None:
+            raise not_found("batch")
+        return batch_json(row)
+
+    async def cancel_batch(self, uid: int, batch_id: int) -> dict:
+        async with self.db.connection() as conn:
+            if not await jobstore.cancel_batch(conn, batch_id, uid):
+                raise not_found("batch")
+            return await self._batch(conn, uid, batch_id)
+
+    async def job(self, uid: int, job_id: int) -> dict:
+        async with self.db.connection() as conn:
+            row = await conn.fetchrow(q("job"), uid, job_id)
+        if row is None:
+            raise not_found("job")
+        return job_json(row)
+
+    async def queue(self, uid: int) -> dict:
+        async with self.db.connection() as conn:
+            row = await conn.fetchrow(q("queue_state"), uid, WORKER_SEEN_S)
+        return {"mine": {"queued": row["my_queued"], "running": row["my_running"]},
+                "total": {"queued": row["queued"], "running": row["running"]}, "workers": row["workers"]}
+
+    # ------------------------------------------------------------ events
+    async def last_event_seq(self, uid: int) -> int:
+        async with self.db.connection() as conn:
+            return await conn.fetchval(q("last_event_seq"), uid)
+
+    async def events_after(self, uid: int, after: int, limit: int) -> list[asyncpg.Record]:
+        async with self.db.connection() as conn:
+            return await conn.fetch(q("events_after"), uid, after, limit)

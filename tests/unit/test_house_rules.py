@@ -1,0 +1,108 @@
+"""The design's rules about where code lives, checked so that they stay true.
+
+- SQL lives in ``system/queue/sql/*.sql`` as named blocks; no Python file under
+  ``system/queue`` holds a statement of its own.
+- Step modules never import each other (behave executes every step file
+  itself, so an imported one would run twice, with two copies of its state).
+- A step is a few lines that call the harness and assert; no raw HTTP path,
+  HTTP session, SQL or CSS selector in a step file.
+- The contract's model names appear in one place, ``system/contract.py``.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from system.contract import MODELS
+from system.queue import sql
+
+ROOT = Path(__file__).resolve().parents[2]
+STEPS = sorted((ROOT / "steps").glob("*.py"))
+QUEUE_PY = sorted((ROOT / "system" / "queue").rglob("*.py"))
+MAX_STEP_LINES = 10
+
+# A statement: a verb followed by what it acts on, as this codebase writes SQL (keywords in capitals).
+SQL = re.compile(r"\bSELECT\b[\s\S]*\bFROM\b|\bINSERT\s+INTO\b|\bUPDATE\s+\w+\s+SET\b|\bDELETE\s+FROM\b|\bCREATE\s+(TABLE|INDEX|DATABASE)\b"
+                 r"|\bDROP\s+(TABLE|DATABASE)\b|\bALTER\s+TABLE\b|\bLOCK\s+TABLE\b|\bpg_\w+\(|\bSELECT\s+\d")
+
+
+def strings(path: Path) -> list[tuple[int, str]]:
+    """Every string constant of a module that is not a docstring, with its line."""
+    tree = ast.parse(path.read_text())
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                  and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    return [(node.lineno, node.value) for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings]
+
+
+def test_the_sql_detector_sees_sql():
+    for statement in ("SELECT id FROM jobs", "INSERT INTO users (a) VALUES (1)", "UPDATE jobs SET status = 'x'", "SELECT 1",
+                      "SELECT pg_notify('c', '')", "LOCK TABLE images IN ACCESS EXCLUSIVE MODE"):
+        assert SQL.search(statement), statement
+    for prose in ("select a model from the list", "Update set for the week", "no such image", "SELECT is how reads start"):
+        assert not SQL.search(prose), prose
+
+
+@pytest.mark.parametrize("path", QUEUE_PY, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_sql_in_queue_python(path: Path):
+    found = [(line, text[:80]) for line, text in strings(path) if SQL.search(text)]
+    assert not found, f"{path.relative_to(ROOT)} holds SQL; make it a named block in system/queue/sql/: {found}"
+
+
+def test_every_named_query_is_used_and_every_use_is_named():
+    names = set(sql.queries())
+    used = set()
+    for path in QUEUE_PY:
+        used |= set(re.findall(r"""\bq\(\s*["'](\w+)["']\s*\)""", path.read_text()))
+    assert used - names == set(), f"q() of names no .sql file defines: {sorted(used - names)}"
+    assert names - used == set(), f"named queries nothing runs: {sorted(names - used)}"
+
+
+def test_no_step_module_imports_another():
+    for path in STEPS:
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            module = node.module if isinstance(node, ast.ImportFrom) else None
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            for imported in [module or "", *names]:
+                assert not imported.startswith("steps"), f"{path.name} imports {imported}: move what steps share into harness/"
+
+
+def step_functions(path: Path):
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("step_"):
+            yield node
+
+
+@pytest.mark.parametrize("path", STEPS, ids=lambda p: p.name)
+def test_steps_are_a_few_lines(path: Path):
+    long = []
+    for fn in step_functions(path):
+        body = fn.body[1:] if isinstance(fn.body[0], ast.Expr) and isinstance(fn.body[0].value, ast.Constant) else fn.body
+        lines = body[-1].end_lineno - body[0].lineno + 1
+        if lines > MAX_STEP_LINES:
+            long.append(f"{fn.name}: {lines} lines")
+    assert not long, f"steps longer than {MAX_STEP_LINES} lines in {path.name} (move the work into harness/): {long}"
+
+
+@pytest.mark.parametrize("path", STEPS, ids=lambda p: p.name)
+def test_steps_hold_no_paths_sessions_sql_or_selectors(path: Path):
+    text = path.read_text()
+    for what, pattern in (("an HTTP path", r"[\"']/(api|v1)/"), ("an HTTP session", r"ClientSession|websockets\.connect"),
+                          ("a CSS selector", r"[\"']#[\w-]+|querySelector|wait_for_selector"), ("a sleep", r"\bsleep\(")):
+        assert not re.search(pattern, text), f"{path.name} holds {what}; the harness owns it"
+    assert not [s for _, s in strings(path) if SQL.search(s)], f"{path.name} holds SQL"
+
+
+def test_model_names_are_written_in_one_place():
+    allowed = {ROOT / "system" / "contract.py", ROOT / "system" / "inference" / "models" / "__init__.py",
+               ROOT / "system" / "inference" / "registry.py"}  # the builders and fallbacks are keyed by name
+    tuple_of_names = re.compile(r"""["']unet["'],\s*["']resunet_cbam["'],\s*["']hrnet["']""")
+    offenders = [p for p in ROOT.glob("**/*.py") if ".venv" not in p.parts and p not in allowed and tuple_of_names.search(p.read_text())]
+    assert not offenders, f"the list of models is written out in {offenders}; import system.contract.MODELS"
+    assert len(MODELS) == len(set(MODELS))
