@@ -61,8 +61,8 @@ def validate_credentials(body: dict) -> tuple[str, str]:
 def login_credentials(body: dict) -> tuple[str, str]:
     """The username and password of a login; anything else is just wrong credentials (401)."""
     username, password = body.get("username"), body.get("password")
-    if not isinstance(username, str) or not isinstance(password, str):
-        raise ApiError(401, "invalid_credentials", "wrong username or password")
+    if not isinstance(username, str) or not isinstance(password, str) or not USERNAME.fullmatch(username):
+        raise ApiError(401, "invalid_credentials", "wrong username or password")  # no account can have such a name
     return username, password
 
 

@@ -13,6 +13,7 @@ from pathlib import PurePosixPath
 from urllib.parse import unquote
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ..common import images
 from ..common.http import ApiError
@@ -61,7 +62,7 @@ async def read_uploads(request: web.Request) -> list[Upload]:
         raise ApiError(400, "invalid_request", "send the images as multipart/form-data, one part named 'file' per image")
     try:
         reader = await request.multipart()
-    except (ValueError, AssertionError):
+    except (ValueError, AssertionError, HttpProcessingError):
         raise ApiError(400, "invalid_request", "the multipart body cannot be read") from None
     raw: list[tuple[str, bytes]] = []
     try:
@@ -72,7 +73,7 @@ async def read_uploads(request: web.Request) -> list[Upload]:
                 raise ApiError(413, "too_large", f"at most {MAX_FILES} files may be sent at once")
             name = clean_filename(part.filename, len(raw))
             raw.append((name, await _read_limited(part, name)))
-    except ValueError:
+    except (ValueError, HttpProcessingError):  # a part's headers or framing are broken
         raise ApiError(400, "invalid_request", "the multipart body is malformed") from None
     if not raw:
         raise ApiError(400, "invalid_request", "no file was sent")
