@@ -38,6 +38,7 @@ _COUNT = {"type": "integer", "minimum": 0}
 _TS = {"type": "string", "format": "date-time"}
 _TS_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
 _STR = {"type": "string"}
+NO_NUL = "^[^\\u0000]*$"  # PostgreSQL text cannot hold NUL
 _SIDE = {"type": "integer", "minimum": 1, "maximum": MAX_SIDE}
 _RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before trying again", "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
 
@@ -110,16 +111,25 @@ JOB = _obj({"id": _ID, "batch_id": _ID, "image_id": _ID, "status": {"enum": list
 POINT = {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2}
 POLYGON = _obj({"type": {"enum": list(POLYGON_TYPES)}, "points": {"type": "array", "items": POINT, "minItems": 3}})
 POLYGONS = _obj({"model_used": {"enum": list(MODELS)}, "polygons": {"type": "array", "items": POLYGON}})
-CREDENTIALS = _json(_obj({"username": {"type": "string", "pattern": f"^{USERNAME_PATTERN}$"},
-                          "password": {"type": "string", "minLength": MIN_PASSWORD, "maxLength": MAX_PASSWORD}}, extra=True))
-LOGIN = _json(_obj({"username": _STR, "password": _STR}, extra=True))
+def _example(body: dict, example: dict) -> dict:
+    return {"content": {"application/json": body["content"]["application/json"] | {"example": example}}}
+
+
+CREDENTIALS = _example(_json(_obj({"username": {"type": "string", "pattern": f"^{USERNAME_PATTERN}$"},
+                                   "password": {"type": "string", "minLength": MIN_PASSWORD, "maxLength": MAX_PASSWORD}}, extra=True)),
+                       {"username": "ada.lovelace", "password": "correct horse battery"})
+LOGIN = _example(_json(_obj({"username": _STR, "password": _STR}, extra=True)), {"username": "ada.lovelace", "password": "correct horse battery"})
 UPLOAD = {"content": {"multipart/form-data": {"schema": _obj(
     {"file": {"type": "array", "minItems": 1, "maxItems": MAX_FILES, "items": {"type": "string", "format": "binary"},
               "description": f"one part named 'file' per image: PNG, JPEG or TIFF, at most {MAX_SIDE} x {MAX_SIDE} pixels"}})}}}
 SEGMENT_REQUEST = _json(_obj({
-    "image_ids": {"type": "array", "minItems": 1, "items": _ID, "description": "default: every image of the project"},
+    "image_ids": {"type": ["array", "null"], "minItems": 1, "items": _ID, "description": "default (absent or null): every image of the project"},
     "model": {"enum": list(MODELS), "default": DEFAULT_MODEL},
     "threshold": {"type": "number", "minimum": MIN_THRESHOLD, "maximum": MAX_THRESHOLD, "default": DEFAULT_THRESHOLD}}, required=[], extra=True))
+SEGMENT_REQUEST = _example(SEGMENT_REQUEST, {"model": "unet", "threshold": DEFAULT_THRESHOLD})
+NEW_PROJECT_REQUEST = _example(_json(_obj({"name": {"type": "string", "minLength": 1, "maxLength": MAX_PROJECT_NAME, "pattern": NO_NUL,
+                                                    "description": "any text but the NUL character"}}, extra=True)),
+                               {"name": "spheroids, day 3"})
 STORED = {"type": "array", "minItems": 1, "maxItems": MAX_FILES, "items": _obj({"id": _ID, "filename": _STR, "width": _SIDE, "height": _SIDE})}
 QUEUED = _obj({"batch_id": _ID, "job_ids": {"type": "array", "minItems": 1, "items": _ID}})
 QUEUE = _obj({"mine": _obj({"queued": _COUNT, "running": _COUNT}), "total": _obj({"queued": _COUNT, "running": _COUNT}), "workers": _COUNT})
@@ -136,8 +146,7 @@ _PROJECT_LINKS = {
     "GetProject": _link("getProject", "$response.body#/id", "the project just created"),
     "ListImages": _link("listImages", "$response.body#/id", "its images"),
     "UploadImages": _link("uploadImages", "$response.body#/id", "add images to it"),
-    "Segment": _link("createSegmentation", "$response.body#/id", "segment its images"),
-}
+}  # (no link to segment it: a new project has no images yet; its images and GET /api/projects lead there)
 _IMAGE_LINKS = {
     "GetImage": _link("getImage", "$response.body#/0/id", "the first image"),
     "GetImageFile": _link("getImageFile", "$response.body#/0/id", "its original bytes"),
@@ -161,7 +170,7 @@ def spec() -> dict:
                                         {400: None, 401: "invalid_credentials", 413: None, 503: None}, body=LOGIN, auth=False, op_id="login")},
         "/api/projects": {
             "post": _op("Create a project", (201, _json(NEW_PROJECT)), (400, 413),
-                        body=_json(_obj({"name": {"type": "string", "minLength": 1, "maxLength": MAX_PROJECT_NAME}}, extra=True)),
+                        body=NEW_PROJECT_REQUEST,
                         links=_PROJECT_LINKS, op_id="createProject"),
             "get": _op("The caller's projects", (200, _json({"type": "array", "items": PROJECT})), op_id="listProjects",
                        links={"GetFirstProject": _link("getProject", "$response.body#/0/id", "the first project"),
@@ -174,7 +183,7 @@ def spec() -> dict:
                         {400: "invalid_request or invalid_image (the answer names the file)", 404: None, 413: None, 415: None},
                         body=UPLOAD, params=_path_id("project"), links=_IMAGE_LINKS, op_id="uploadImages"),
             "get": _op("The project's images", (200, _json({"type": "array", "items": IMAGE})), (404,), params=_path_id("project"),
-                       links=_IMAGE_LINKS | {"Segment": _link("createSegmentation", "$request.path.id", "segment them")}, op_id="listImages"),
+                       links={"Segment": _link("createSegmentation", "$request.path.id", "segment them")}, op_id="listImages"),
         },
         "/api/images/{id}": {"get": _op("One image, with its latest segmentation", (200, _json(IMAGE_WITH_PROJECT)), (404,),
                                         params=_path_id("image"), op_id="getImage")},

@@ -1,0 +1,68 @@
+"""The one place database errors become answers (system/queue/db.py), with a fake pool."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from system.common.http import ApiError
+from system.queue.db import Database
+
+
+class FakePool:
+    def __init__(self, acquire_error: BaseException | None = None, release_error: BaseException | None = None) -> None:
+        self.acquire_error, self.release_error = acquire_error, release_error
+        self.released = []
+
+    async def acquire(self, timeout):
+        if self.acquire_error:
+            raise self.acquire_error
+        return "connection"
+
+    async def release(self, conn, timeout):
+        self.released.append(conn)
+        if self.release_error:
+            raise self.release_error
+
+
+async def use(db: Database, error: BaseException | None = None) -> None:
+    async with db.connection():
+        if error:
+            raise error
+
+
+@pytest.mark.parametrize("error", [TimeoutError()])
+async def test_no_connection_free_in_time_is_busy(error):
+    with pytest.raises(ApiError) as caught:
+        await use(Database(FakePool(acquire_error=error), 0.01))
+    assert (caught.value.status, caught.value.code, caught.value.headers) == (503, "busy", {"Retry-After": "1"})
+
+
+@pytest.mark.parametrize("error", [ConnectionRefusedError(), OSError("no route"), asyncpg.CannotConnectNowError("starting up")])
+async def test_a_database_that_cannot_be_reached_is_unavailable(error):
+    with pytest.raises(ApiError) as caught:
+        await use(Database(FakePool(acquire_error=error), 1))
+    assert (caught.value.status, caught.value.code, caught.value.headers) == (503, "unavailable", {"Retry-After": "1"})
+
+
+@pytest.mark.parametrize("error", [asyncpg.ConnectionDoesNotExistError("closed"), asyncpg.AdminShutdownError("shutting down"),
+                                   TimeoutError(), ConnectionResetError()])
+async def test_a_connection_lost_mid_request_is_unavailable_and_given_back(error):
+    pool = FakePool()
+    with pytest.raises(ApiError) as caught:
+        await use(Database(pool, 1), error)
+    assert caught.value.code == "unavailable" and pool.released == ["connection"]
+
+
+async def test_a_bug_stays_a_bug():
+    """A bad statement is not the database's absence: it is not dressed up as a 503."""
+    pool = FakePool()
+    with pytest.raises(asyncpg.UndefinedColumnError):
+        await use(Database(pool, 1), asyncpg.UndefinedColumnError("no such column"))
+    assert pool.released == ["connection"]
+
+
+async def test_a_failed_release_does_not_hide_the_answer():
+    pool = FakePool(release_error=asyncpg.ConnectionDoesNotExistError("gone"))
+    await use(Database(pool, 1))
+    assert pool.released == ["connection"]
