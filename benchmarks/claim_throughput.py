@@ -90,7 +90,9 @@ async def bench_procrastinate(url: str, jobs: int, logs: Path) -> float:
         env = dict(os.environ) | {"DATABASE_URL": url}
         cmd = [sys.executable, "-m", "procrastinate", "--app=benchmarks.procrastinate_app.app", "worker", "--concurrency=1"]
         workers = [ManagedProcess(f"procrastinate-{i}", cmd, env, logs / f"p{i}.log", ROOT).start() for i in range(WORKERS)]
-        await asyncio.sleep(3)  # procrastinate prints no ready line: give the workers time to LISTEN
+        # procrastinate prints no ready line; a worker that serves has registered itself.
+        await async_wait_until(lambda: _count(url, "SELECT count(*) FROM procrastinate_workers"), until=lambda n: n >= WORKERS,
+                               timeout=60, interval=0.1, describe=f"{WORKERS} procrastinate workers to register")
         if not all(w.alive() for w in workers):
             raise RuntimeError("a procrastinate worker exited:\n" + "\n".join(w.tail() for w in workers))
         started = time.perf_counter()

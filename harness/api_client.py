@@ -1,4 +1,4 @@
-"""An HTTP client of the queue API (shared/API.md section 1), as an outside client sees it."""
+"""An HTTP client of the queue API (docs/api.md section 1), as an outside client sees it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A WebSocket client of the live events (shared/API.md, Live events).
+"""A WebSocket client of the live events (docs/api.md, Live events).
 
 Collects every frame with the time it arrived, so steps can check order,
 exactness and latency; ``connect(after=...)`` replays what came after a seq.

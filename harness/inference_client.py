@@ -1,4 +1,4 @@
-"""A client of the inference server (shared/API.md section 2), including its test-only admin routes."""
+"""A client of the inference server (docs/api.md section 2), including its test-only admin routes."""
 
 from __future__ import annotations
 

@@ -112,12 +112,8 @@ async def burst_while_database_held_up(context, researcher: Researcher, n: int) 
     try:
         async with database_held_up(context.database.url):
             await burst.start()
-
-            async def busy_and_pending() -> tuple[int, int]:
-                return burst.busy(), burst.pending()
-
             await async_wait_until(
-                busy_and_pending, until=lambda s: s[0] > 0 and s[1] <= config.pool_size,
+                lambda: (burst.busy(), burst.pending()), until=lambda s: s[0] > 0 and s[1] <= config.pool_size,
                 timeout=6 * config.acquire_timeout_s, interval=0.05,
                 describe=f"requests beyond the pool's {config.pool_size} connections to be told busy (seen: busy, pending)")
     finally:

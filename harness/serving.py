@@ -79,10 +79,7 @@ async def lanes_dropped_and_back(sampler: Sampler, low: int, high: int, timeout:
     def dropped_and_back(rows: list[dict]) -> bool:
         return bool(rows) and rows[-1]["allowed"] == high and any(r["allowed"] == low for r in rows)
 
-    async def rows() -> list[dict]:
-        return list(sampler.rows)
-
-    await async_wait_until(rows, until=dropped_and_back, timeout=timeout, interval=0.2,
+    await async_wait_until(lambda: list(sampler.rows), until=dropped_and_back, timeout=timeout, interval=0.2,
                            describe=f"the lanes allowed to drop to {low} and come back to {high}")
     return await sampler.stop()
 
@@ -149,16 +146,13 @@ async def reload_under_load(server: InferenceClient, folder: Path, model: str, u
         while not stop.is_set():
             answers.append(await server.segment(model, png))
 
-    async def answered() -> int:
-        return len(answers)
-
     tasks = [asyncio.create_task(user()) for _ in range(users)]
     try:
-        await async_wait_until(answered, until=lambda n: n >= 4 * users, timeout=SETTLE_S, describe="answers before the reload")
+        await async_wait_until(lambda: len(answers), until=lambda n: n >= 4 * users, timeout=SETTLE_S, describe="answers before the reload")
         digest = write_new_weights(folder, model)
         reloaded = await server.reload(model)
         before = len(answers)
-        await async_wait_until(answered, until=lambda n: n >= before + 4 * users, timeout=SETTLE_S, describe="answers after the reload")
+        await async_wait_until(lambda: len(answers), until=lambda n: n >= before + 4 * users, timeout=SETTLE_S, describe="answers after the reload")
     finally:
         stop.set()
         await asyncio.gather(*tasks)

@@ -6,8 +6,8 @@ truthy) and returns that value.  If the bound passes first it raises
 :class:`WaitTimeout` saying what it waited for, for how long, and the last value
 the probe returned (or the exception it raised, for probes listed in
 ``ignore``, such as a connection refused while a server starts).
-``async_wait_until`` is the same for coroutine probes, on the event loop; a
-probe call that hangs is cut off at the bound as well.
+``async_wait_until`` is the same on the event loop, for probes that return a
+value or an awaitable; a probe call that hangs is cut off at the bound as well.
 
 Nothing here is an assertion about speed: the bound only turns a hang into a
 failure that explains itself.
@@ -16,6 +16,7 @@ failure that explains itself.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -63,7 +64,7 @@ def wait_until(
 
 
 async def async_wait_until(
-    probe: Callable[[], Awaitable[T]],
+    probe: Callable[[], Awaitable[T] | T],
     *,
     timeout: float,
     describe: str,
@@ -75,7 +76,9 @@ async def async_wait_until(
     last: Any = _UNSEEN
     while True:
         try:  # a probe that hangs is cut off at the bound too
-            last = await asyncio.wait_for(probe(), max(deadline - time.monotonic(), interval))
+            last = probe()
+            if inspect.isawaitable(last):
+                last = await asyncio.wait_for(last, max(deadline - time.monotonic(), interval))
             if until(last):
                 return last
         except TimeoutError:

@@ -1,7 +1,7 @@
 """What both services share on the HTTP side: the error shape and its middleware.
 
 Every failure, expected or not, leaves as ``{"error": {"code", "message"}}`` with a
-fitting status (shared/API.md, conventions).  Nothing internal - no traceback,
+fitting status (docs/api.md, conventions).  Nothing internal - no traceback,
 path or SQL - reaches the client; unexpected errors are logged here instead.
 """
 
@@ -69,5 +69,5 @@ async def read_json(request: web.Request) -> dict:
 
 
 def ready_line(name: str, host: str, port: int) -> str:
-    """The one line each entry point prints once it serves (shared/API.md section 3)."""
+    """The one line each entry point prints once it serves (docs/api.md section 3)."""
     return f"{name} ready on http://{host}:{port}"

@@ -1,7 +1,7 @@
 """Running a service process: flags with environment defaults, a ready line, SIGTERM.
 
 Each entry point reads its settings from flags whose defaults come from an
-environment variable of the same meaning (shared/API.md section 3), prints
+environment variable of the same meaning (docs/api.md section 3), prints
 exactly one ``<name> ready on http://host:port`` line once it serves (port 0
 picks a free port, and the line tells which), and stops cleanly on SIGTERM or
 SIGINT: it stops accepting, finishes what runs, releases its resources, exits 0.

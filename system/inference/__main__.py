@@ -10,7 +10,7 @@ from .server import Settings, create_app
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m system.inference", description="Segmentation inference server (shared/API.md section 2).")
+    p = argparse.ArgumentParser(prog="python -m system.inference", description="Segmentation inference server (docs/api.md section 2).")
     add_common_flags(p, default_port=8500)
     p.add_argument("--lanes", type=int, default=int(env("LANES", "4")), help="forward passes in flight at once (LANES)")
     p.add_argument("--max-batch", type=int, default=int(env("MAX_BATCH", "4")), help="micro-batch size limit (MAX_BATCH)")

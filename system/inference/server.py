@@ -1,4 +1,4 @@
-"""The inference server's HTTP side (shared/API.md section 2)."""
+"""The inference server's HTTP side (docs/api.md section 2)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from .config import Settings, add_database_flags, inference_urls, require_databa
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Settings]:
-    p = argparse.ArgumentParser(prog="python -m system.queue", description="Segmentation queue API (shared/API.md section 1).")
+    p = argparse.ArgumentParser(prog="python -m system.queue", description="Segmentation queue API (docs/api.md section 1).")
     add_common_flags(p, default_port=8080)
     add_database_flags(p)
     p.add_argument("--pool-size", type=int, default=int(env("POOL_SIZE", "50")), help="database connections at most (POOL_SIZE)")
