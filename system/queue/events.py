@@ -13,32 +13,30 @@ The WebSocket route itself is ``sockets.py``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 from collections import defaultdict
 
-import asyncpg
+from .listener import Listener
 
-log = logging.getLogger(__name__)
 CHANNEL = "paraseg_events"
 
 
 class EventHub:
-    """One LISTEN connection per process, waking the sockets of the notified user."""
+    """One LISTEN connection per process (see :class:`Listener`), waking the sockets of the notified user.
+
+    Each time the connection is (re)made every socket is woken, so each
+    re-reads the events table after its last seq: nothing sent while the
+    connection was away is missed.
+    """
 
     def __init__(self, dsn: str) -> None:
-        self.dsn = dsn
         self._subscribers: dict[int, set[asyncio.Event]] = defaultdict(set)
-        self._task: asyncio.Task | None = None
+        self.listener = Listener(dsn, CHANNEL, self._on_notify, on_connected=self._wake_all)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._listen(), name="event-hub")
+        self.listener.start()
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self.listener.stop()
 
     def subscribe(self, user_id: int) -> asyncio.Event:
         wake = asyncio.Event()
@@ -50,7 +48,7 @@ class EventHub:
         if not self._subscribers[user_id]:
             del self._subscribers[user_id]
 
-    def _on_notify(self, _conn, _pid, _channel, payload: str) -> None:
+    def _on_notify(self, payload: str) -> None:
         try:
             user_id = int(payload)
         except ValueError:
@@ -62,22 +60,3 @@ class EventHub:
         for wakes in self._subscribers.values():
             for wake in wakes:
                 wake.set()
-
-    async def _listen(self) -> None:
-        while True:
-            conn = None
-            try:
-                conn = await asyncpg.connect(self.dsn)
-                await conn.add_listener(CHANNEL, self._on_notify)
-                self._wake_all()  # anything sent while we were not listening
-                while not conn.is_closed():
-                    await asyncio.sleep(1)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("event listener lost its connection (%s); reconnecting", exc)
-            finally:
-                if conn is not None and not conn.is_closed():
-                    with contextlib.suppress(Exception):
-                        await asyncio.wait_for(conn.close(), 5)
-            await asyncio.sleep(0.5)

@@ -1,12 +1,25 @@
 """python -m system.queue.worker: claims jobs and runs them on the inference server.
 
 The loop: take back expired leases, then claim while this process has room
-(``--concurrency``) and the database-wide bound (``--max-running``) allows;
-when nothing is claimable, sleep until a NOTIFY on ``paraseg_jobs`` or the poll
-interval.  Each job runs as a named task that renews its lease; a job whose
-lease was lost (this worker was too slow or presumed dead) is abandoned without
-writing anything, so the worker that took it over wins.  SIGTERM stops
-claiming and lets running jobs finish.
+(``--concurrency``), the database-wide bound (``--max-running``) allows and the
+inference circuit is closed; when nothing is claimable, sleep until a NOTIFY on
+``paraseg_jobs`` or the poll interval.  SIGTERM stops claiming and lets running
+jobs finish.
+
+Each job runs as a named task holding a lease, renewed every third of its
+length.  A fault of the infrastructure is not the job's fault and costs it no
+attempt:
+
+- the inference server unreachable, overloaded or past its deadline: the job
+  keeps its lease and is tried again, spaced by the circuit breaker
+  (``circuit.py``), which also stops new claims until a probe succeeds;
+- the database away while a result (or a failure) is to be written: the worker
+  keeps it and writes it again, backing off, for as long as its lease is valid.
+
+Only what the job itself causes (an image the model refuses, a server error)
+counts as a failed attempt.  A job whose lease was lost (this worker was too
+slow or presumed dead) writes nothing: the database refuses its lease token,
+so the worker that took it over wins.
 """
 
 from __future__ import annotations
@@ -19,23 +32,62 @@ import itertools
 import logging
 import os
 import socket
+import time
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 import asyncpg
 
 from ..common.serve import env, setup_logging, stop_signal
 from . import jobstore
+from .circuit import CLOSED, Circuit
 from .config import add_database_flags, inference_urls, require_database
+from .db import UNREACHABLE, connect_settings
+from .listener import Listener
 from .sql import migrate, q
 
 log = logging.getLogger("worker")
 JOBS_CHANNEL = "paraseg_jobs"  # NOTIFYed by jobs.sql (notify_jobs) when work becomes claimable
+MAX_WRITE_BACKOFF_S = 1.0
 
 
 class JobFailed(Exception):
+    """The job itself failed this attempt (counts against its attempts)."""
+
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code, self.message = code, message
+
+
+class InferenceUnavailable(Exception):
+    """The inference server could not take the job now: not the job's fault."""
+
+
+class LeaseLost(Exception):
+    """This worker no longer holds the job (or cannot know that it still does)."""
+
+
+class Lease:
+    """This worker's view of a job's lease: renewed in the background, lost when the database says so
+    or when it has not been renewed for a whole lease period (then another worker may hold it)."""
+
+    def __init__(self, length_s: float) -> None:
+        self.length_s = length_s
+        self.valid_until = time.monotonic() + length_s
+        self.lost = asyncio.Event()
+
+    def renewed(self, at: float) -> None:
+        self.valid_until = at + self.length_s
+
+    def check(self) -> None:
+        if self.lost.is_set() or time.monotonic() >= self.valid_until:
+            raise LeaseLost
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep, but wake (with LeaseLost) if the lease is lost meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.lost.wait(), seconds)
+        self.check()
 
 
 class Worker:
@@ -47,17 +99,19 @@ class Worker:
         self.wake = asyncio.Event()
         self.stopping = asyncio.Event()
         self.running: set[asyncio.Task] = set()
+        self.circuit = Circuit()
 
     async def run(self) -> None:
         stop = stop_signal()
         async with contextlib.AsyncExitStack() as resources:  # released in reverse, whatever happens
-            self.pool = await asyncpg.create_pool(self.args.database_url, min_size=1, max_size=self.args.concurrency + 2)
+            self.pool = await asyncpg.create_pool(self.args.database_url, min_size=1, max_size=self.args.concurrency + 2,
+                                                  timeout=self.args.poll_interval * 5, **connect_settings())
             resources.push_async_callback(self.pool.close)
             async with self.pool.acquire() as conn:
                 await migrate(conn)
-            listener = await asyncpg.connect(self.args.database_url)
-            resources.push_async_callback(listener.close)
-            await listener.add_listener(JOBS_CHANNEL, lambda *_: self.wake.set())
+            listener = Listener(self.args.database_url, JOBS_CHANNEL, lambda _payload: self.wake.set(), on_connected=self.wake.set)
+            listener.start()
+            resources.push_async_callback(listener.stop)
             self.http = await resources.enter_async_context(
                 aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.args.inference_timeout)))
             print(f"worker {self.name} ready on {self.args.database_url.rsplit('@', 1)[-1]}", flush=True)
@@ -71,8 +125,9 @@ class Worker:
                 await loop_task
                 if self.running:
                     await asyncio.wait(self.running)
-            async with self.pool.acquire() as conn:
-                await conn.execute(q("forget_worker"), self.name)
+            with contextlib.suppress(*UNREACHABLE):
+                async with self.pool.acquire() as conn:
+                    await conn.execute(q("forget_worker"), self.name)
 
     async def _loop(self) -> None:
         while not self.stopping.is_set():
@@ -81,18 +136,19 @@ class Worker:
                     await conn.execute(q("heartbeat"), self.name)
                     await jobstore.requeue_expired(conn, self.args.retry_backoff)
                 claimed = await self._claim_while_room()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except (*UNREACHABLE, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("database error in the claim loop: %r", exc)
                 claimed = False
             if not claimed:
                 self.wake.clear()
+                wait = max(self.circuit.wait_s(), 0.0) or self.args.poll_interval
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), self.args.poll_interval)
+                    await asyncio.wait_for(self.wake.wait(), min(wait, self.args.poll_interval))
 
     async def _claim_while_room(self) -> bool:
-        """Claim until this process is full or nothing can start; True if anything was claimed."""
+        """Claim until this process is full, nothing can start, or the inference servers are away; True if anything was claimed."""
         claimed_any = False
-        while not self.stopping.is_set():
+        while not self.stopping.is_set() and self._may_claim():
             await self.slots.acquire()
             if self.stopping.is_set():
                 self.slots.release()
@@ -115,44 +171,89 @@ class Worker:
             task.add_done_callback(self.running.discard)
         return claimed_any
 
+    def _may_claim(self) -> bool:
+        """While the inference servers are away, claim nothing new - except one job to probe with
+        when no held job is left to do it."""
+        return self.circuit.state == CLOSED or (not self.running and self.circuit.wait_s() == 0)
+
     async def _run_job(self, job: jobstore.ClaimedJob) -> None:
-        renewer = asyncio.create_task(self._renew(job), name=f"lease-{job.id}")
+        lease = Lease(self.args.lease)
+        renewer = asyncio.create_task(self._renew(job, lease), name=f"lease-{job.id}")
         try:
             log.info("job %d attempt %d/%d (model %s)", job.id, job.attempts, job.max_attempts, job.model)
-            result = await self._infer(job)
-            if renewer.done():  # the lease was lost while inference ran
-                log.warning("job %d: lease lost, result dropped", job.id)
+            try:
+                result = await self._infer_until_answered(job, lease)
+            except JobFailed as failure:
+                await self._fail(job, lease, failure.code, failure.message)
                 return
-            async with self.pool.acquire() as conn:
-                mask = base64.b64decode(result["mask_png"])
-                if not await jobstore.complete(conn, job, result["model_used"], mask, result["polygons"]):
-                    log.warning("job %d: lease lost before completion, result dropped", job.id)
-        except JobFailed as exc:
-            await self._fail(job, exc.code, exc.message)
-        except Exception as exc:
+            mask = base64.b64decode(result["mask_png"])
+            stored = await self._write_while_leased(job, lease, "result", lambda conn: jobstore.complete(
+                conn, job, result["model_used"], mask, result["polygons"]))
+            if stored is False:
+                log.warning("job %d: the lease was taken over before the result was stored; the new holder's result counts", job.id)
+        except LeaseLost:
+            log.warning("job %d: lease lost; leaving the job to whoever holds it now", job.id)
+        except Exception:
             log.exception("job %d failed unexpectedly", job.id)
-            await self._fail(job, "worker_error", f"{type(exc).__name__}: {exc}")
+            with contextlib.suppress(Exception):
+                await self._fail(job, lease, "worker_error", "the worker failed unexpectedly")
         finally:
             renewer.cancel()
             self.slots.release()
             self.wake.set()  # room for another claim
 
-    async def _fail(self, job: jobstore.ClaimedJob, code: str, message: str) -> None:
-        with contextlib.suppress(Exception):
-            async with self.pool.acquire() as conn:
-                status = await jobstore.fail_attempt(conn, job.id, job.lease_token, code, message, self.args.retry_backoff)
-            log.info("job %d attempt %d failed (%s): now %s", job.id, job.attempts, code, status)
+    async def _fail(self, job: jobstore.ClaimedJob, lease: Lease, code: str, message: str) -> None:
+        status = await self._write_while_leased(job, lease, "failure", lambda conn: jobstore.fail_attempt(
+            conn, job.id, job.lease_token, code, message, self.args.retry_backoff))
+        log.info("job %d attempt %d failed (%s): now %s", job.id, job.attempts, code, status)
 
-    async def _renew(self, job: jobstore.ClaimedJob) -> None:
-        """Renew the lease every third of its length; return when it is lost."""
+    async def _write_while_leased(self, job: jobstore.ClaimedJob, lease: Lease, what: str,
+                                  write: Callable[[asyncpg.Connection], Awaitable[object]]) -> object:
+        """Run ``write`` until the database takes it; while it is away, keep the data and try again,
+        backing off, as long as the lease is valid."""
+        backoff = 0.05
+        while True:
+            lease.check()
+            try:
+                async with self.pool.acquire() as conn:
+                    return await write(conn)
+            except (*UNREACHABLE, asyncpg.InterfaceError) as exc:
+                log.warning("job %d: could not write its %s (%r); keeping it and trying again", job.id, what, exc)
+            await lease.sleep(backoff)
+            backoff = min(backoff * 2, MAX_WRITE_BACKOFF_S)
+
+    async def _renew(self, job: jobstore.ClaimedJob, lease: Lease) -> None:
+        """Renew the lease every third of its length; set ``lease.lost`` when the database says it is gone."""
         while True:
             await asyncio.sleep(self.args.lease / 3)
+            asked = time.monotonic()
             try:
                 async with self.pool.acquire() as conn:
                     if not await jobstore.renew(conn, job, self.args.lease):
+                        lease.lost.set()
                         return
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("job %d: could not renew lease: %r", job.id, exc)
+                lease.renewed(asked)
+            except (*UNREACHABLE, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("job %d: could not renew its lease: %r", job.id, exc)
+
+    async def _infer_until_answered(self, job: jobstore.ClaimedJob, lease: Lease) -> dict:
+        """The inference server's answer for the job, retried (spaced by the circuit) while it cannot take it."""
+        while True:
+            lease.check()
+            if not self.circuit.allow():
+                await lease.sleep(max(self.circuit.wait_s(), 0.05))
+                continue
+            try:
+                answer = await self._infer(job)
+            except InferenceUnavailable as exc:
+                self.circuit.failed()
+                log.warning("job %d: inference unavailable (%s); trying again (circuit %s)", job.id, exc, self.circuit.state)
+                continue
+            except JobFailed:
+                self.circuit.succeeded()  # it answered; what it said is the job's business
+                raise
+            self.circuit.succeeded()
+            return answer
 
     async def _infer(self, job: jobstore.ClaimedJob) -> dict:
         data = job.image  # read by the claim itself
@@ -163,12 +264,15 @@ class Worker:
             async with self.http.post(url, params={"threshold": str(job.threshold)}, data=data,
                                       headers={"Content-Type": "application/octet-stream"}) as resp:
                 body = await resp.json(content_type=None)
-                if resp.status != 200:
-                    err = body.get("error", {}) if isinstance(body, dict) else {}
-                    raise JobFailed(err.get("code", f"http_{resp.status}"), err.get("message", f"inference answered {resp.status}"))
-                return body
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise JobFailed("inference_unreachable", f"the inference server did not answer ({type(exc).__name__})") from None
+            raise InferenceUnavailable(f"{url} did not answer ({type(exc).__name__})") from None
+        if resp.status == 200:
+            return body
+        err = body.get("error", {}) if isinstance(body, dict) else {}
+        code, message = err.get("code", f"http_{resp.status}"), err.get("message", f"inference answered {resp.status}")
+        if resp.status in (502, 503, 504) and code != "model_unavailable":
+            raise InferenceUnavailable(f"{url} answered {resp.status} {code}")
+        raise JobFailed(code, message)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
