@@ -20,7 +20,18 @@ from ..common.http import ApiError
 from ..contract import RETRY_AFTER_S
 
 RELEASE_TIMEOUT_S = 30.0
-COMMAND_TIMEOUT_S = 60.0
+# A statement that has not answered in this long is talking to a database that
+# is not there (a blackholed network sends no error at all); the request gets
+# 503 unavailable instead of hanging.
+COMMAND_TIMEOUT_S = 10.0
+# The server probes idle client connections (seconds), so it drops those of a
+# client that vanished instead of keeping their locks and slots.
+SERVER_KEEPALIVES = {"tcp_keepalives_idle": "10", "tcp_keepalives_interval": "3", "tcp_keepalives_count": "3"}
+
+
+def connect_settings(command_timeout: float = COMMAND_TIMEOUT_S) -> dict:
+    """What every connection of the queue's processes is opened with."""
+    return {"command_timeout": command_timeout, "server_settings": dict(SERVER_KEEPALIVES)}
 
 # The database is down, restarting or unreachable: not the request's fault, and
 # not the server's bug.  (Programming errors - a bad statement, a constraint -
@@ -31,6 +42,9 @@ UNREACHABLE = (
     asyncpg.PostgresConnectionError,  # SQLSTATE class 08
     asyncpg.OperatorInterventionError,  # class 57: admin shutdown, crash shutdown, cannot connect now
     asyncpg.ConnectionDoesNotExistError,  # the connection closed in the middle of a query
+    # A connection the server ended while it sat idle in the pool (a restart, pg_terminate_backend):
+    # asyncpg finds its protocol state broken on next use (asyncpg issue #1069).
+    asyncpg.InternalClientError,
 )
 
 
@@ -48,7 +62,8 @@ class Database:
 
     @classmethod
     async def connect(cls, url: str, max_size: int, acquire_timeout: float) -> Database:
-        pool = await asyncpg.create_pool(url, min_size=1, max_size=max_size, command_timeout=COMMAND_TIMEOUT_S)
+        # Opening a connection may not take longer than a request may wait for one.
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=max_size, timeout=acquire_timeout, **connect_settings())
         return cls(pool, acquire_timeout)
 
     @asynccontextmanager
@@ -63,6 +78,8 @@ class Database:
         try:
             yield conn
         except UNREACHABLE:
+            with contextlib.suppress(asyncpg.InterfaceError):  # the pool may have let go of it already
+                conn.terminate()  # broken: the pool must open a new one, never hand this out again
             raise unavailable() from None
         finally:
             # Without an explicit timeout asyncpg would reuse the (short) acquire

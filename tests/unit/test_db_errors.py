@@ -9,15 +9,24 @@ from system.common.http import ApiError
 from system.queue.db import Database
 
 
+class FakeConnection:
+    def __init__(self) -> None:
+        self.terminated = False
+
+    def terminate(self) -> None:
+        self.terminated = True
+
+
 class FakePool:
     def __init__(self, acquire_error: BaseException | None = None, release_error: BaseException | None = None) -> None:
         self.acquire_error, self.release_error = acquire_error, release_error
         self.released = []
+        self.connection = FakeConnection()
 
     async def acquire(self, timeout):
         if self.acquire_error:
             raise self.acquire_error
-        return "connection"
+        return self.connection
 
     async def release(self, conn, timeout):
         self.released.append(conn)
@@ -46,12 +55,13 @@ async def test_a_database_that_cannot_be_reached_is_unavailable(error):
 
 
 @pytest.mark.parametrize("error", [asyncpg.ConnectionDoesNotExistError("closed"), asyncpg.AdminShutdownError("shutting down"),
-                                   TimeoutError(), ConnectionResetError()])
-async def test_a_connection_lost_mid_request_is_unavailable_and_given_back(error):
+                                   TimeoutError(), ConnectionResetError(),
+                                   asyncpg.InternalClientError("cannot switch to state 12; another operation (2) is in progress")])
+async def test_a_connection_lost_mid_request_is_unavailable_and_discarded(error):
     pool = FakePool()
     with pytest.raises(ApiError) as caught:
         await use(Database(pool, 1), error)
-    assert caught.value.code == "unavailable" and pool.released == ["connection"]
+    assert caught.value.code == "unavailable" and pool.released == [pool.connection] and pool.connection.terminated
 
 
 async def test_a_bug_stays_a_bug():
@@ -59,10 +69,22 @@ async def test_a_bug_stays_a_bug():
     pool = FakePool()
     with pytest.raises(asyncpg.UndefinedColumnError):
         await use(Database(pool, 1), asyncpg.UndefinedColumnError("no such column"))
-    assert pool.released == ["connection"]
+    assert pool.released == [pool.connection] and not pool.connection.terminated
 
 
 async def test_a_failed_release_does_not_hide_the_answer():
     pool = FakePool(release_error=asyncpg.ConnectionDoesNotExistError("gone"))
     await use(Database(pool, 1))
-    assert pool.released == ["connection"]
+    assert pool.released == [pool.connection] and not pool.connection.terminated
+
+
+async def test_a_connection_the_pool_already_let_go_of_is_not_a_second_error():
+    class Released(FakeConnection):
+        def terminate(self) -> None:
+            raise asyncpg.InterfaceError("cannot call Connection.terminate(): connection has been released back to the pool")
+
+    pool = FakePool()
+    pool.connection = Released()
+    with pytest.raises(ApiError) as caught:
+        await use(Database(pool, 1), asyncpg.ConnectionDoesNotExistError("closed in the middle of operation"))
+    assert caught.value.code == "unavailable"
