@@ -26,7 +26,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +60,9 @@ class Database:
     url: str
     strategy: str
     version: str
+    # restart(mode): stop the server ("fast" shutdown or "immediate", a crash) and start it again
+    # where clients find it; None where the harness does not own the server (external).
+    restart: Callable[[str], None] | None = None
 
 
 async def query_version(url: str, timeout: float = 3.0) -> str:
@@ -123,7 +126,25 @@ def testcontainers() -> Iterator[Database]:
         url = pg.get_connection_url()
         version = wait_until(lambda: _version(url), timeout=30, interval=0.2, describe=f"PostgreSQL in {POSTGRES_IMAGE} to answer a query",
                              ignore=_NOT_YET)
-        yield Database(url, "testcontainers", version)
+        yield Database(url, "testcontainers", version, restart=lambda mode: _restart_container(pg, url, mode))
+
+
+def _restart_container(pg, url: str, mode: str) -> None:
+    """``docker stop`` (the image's SIGINT: fast shutdown) or a SIGQUIT (a crash), then start, and wait for a query.
+
+    Clients must find the server where it was: if Docker published it on another port, this says so.
+    (Written for Docker hosts; never run on the machines this project is built on, which have no Docker engine.)"""
+    container = pg.get_wrapped_container()
+    port = pg.get_exposed_port(5432)
+    if mode == "immediate":
+        container.kill(signal="SIGQUIT")
+        container.wait()
+    else:
+        container.stop(timeout=15)
+    container.start()
+    if pg.get_exposed_port(5432) != port:
+        raise ProvisioningError(f"the restarted container publishes PostgreSQL on port {pg.get_exposed_port(5432)}, not {port}")
+    wait_until(lambda: _version(url), timeout=60, interval=0.1, describe="the restarted container's PostgreSQL", ignore=_NOT_YET)
 
 
 _EMBEDDED_PREFIX = "paraseg-pg-"
@@ -157,6 +178,59 @@ def _alive(pid: int) -> bool:
     return True
 
 
+class EmbeddedServer:
+    """The ``postgres`` process of a throwaway cluster, which a chaos scenario may stop and start again
+    on the same port and data directory (as an operator's restart, or a crash, would)."""
+
+    # How each shutdown mode is asked for (pg_ctl's -m): smart waits for clients, fast ends them, immediate crashes.
+    SIGNALS = {"smart": signal.SIGTERM, "fast": signal.SIGINT, "immediate": signal.SIGQUIT}
+
+    def __init__(self, bin_dir: Path, root: Path, port: int, log_path: Path, user_kw: dict, ready_timeout: float) -> None:
+        self.bin_dir, self.root, self.port, self.log_path, self.user_kw = bin_dir, root, port, log_path, user_kw
+        self.ready_timeout = ready_timeout
+        self.url = f"postgresql://paraseg@127.0.0.1:{port}/postgres"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> str:
+        """Start the server and return its version once it answers a query."""
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [str(self.bin_dir / "postgres"), "-D", str(self.root / "data"), "-p", str(self.port), "-k", str(self.root / "sock"),
+                 # fsync off: a test cluster need not survive the machine losing power.  synchronous_commit stays
+                 # on: a crash of the server (the chaos features crash it) must not lose a commit it acknowledged.
+                 "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=on",
+                 "-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers=128MB"],
+                stdout=log, stderr=subprocess.STDOUT, cwd=self.root, preexec_fn=child_preexec, **self.user_kw,
+            )
+        proc = self.proc
+
+        def answers() -> str:
+            if proc.poll() is not None:
+                raise ProvisioningError(f"postgres exited with {proc.returncode}; see {self.log_path}")
+            return _version(self.url)
+
+        try:
+            return wait_until(answers, timeout=self.ready_timeout, interval=0.05, describe="the embedded PostgreSQL to answer a query",
+                              ignore=_NOT_YET)
+        except WaitTimeout as exc:
+            raise ProvisioningError(str(exc)) from None
+
+    def stop(self, mode: str = "fast", timeout: float = 15.0) -> None:
+        """Shut the server down in ``mode`` (smart, fast or immediate) and wait until it has exited."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(self.SIGNALS[mode])
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def restart(self, mode: str = "fast") -> None:
+        self.stop(mode)
+        self.start()
+
+
 @contextlib.contextmanager
 def embedded(log_path: Path | None = None, ready_timeout: float = 30.0) -> Iterator[Database]:
     bin_dir = find_pg_bin()
@@ -170,52 +244,26 @@ def embedded(log_path: Path | None = None, ready_timeout: float = 30.0) -> Itera
             raise ProvisioningError("running as root, and there is no 'postgres' user to run the server as") from None
     sweep_stale_clusters()
     root = Path(tempfile.mkdtemp(prefix=_EMBEDDED_PREFIX))
-    data, sock = root / "data", root / "sock"
+    sock = root / "sock"
     sock.mkdir()
     if as_user:
         for p in (root, sock):
             os.chown(p, as_user.pw_uid, as_user.pw_gid)
     user_kw = {"user": as_user.pw_uid, "group": as_user.pw_gid, "extra_groups": []} if as_user else {}
-    proc = None
+    server = EmbeddedServer(bin_dir, root, free_port(), log_path or root / "postgres.log", user_kw, ready_timeout)
 
     def teardown() -> None:
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGINT)  # fast shutdown
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        server.stop("fast")
         shutil.rmtree(root, ignore_errors=True)
 
     atexit.register(teardown)  # also when an interrupt skips the finally below
     try:
         subprocess.run(
-            [str(bin_dir / "initdb"), "-D", str(data), "-U", "paraseg", "--auth=trust", "-E", "UTF8", "--no-sync"],
+            [str(bin_dir / "initdb"), "-D", str(root / "data"), "-U", "paraseg", "--auth=trust", "-E", "UTF8", "--no-sync"],
             check=True, capture_output=True, cwd=root, **user_kw,
         )
-        port = free_port()
-        log = open(log_path or root / "postgres.log", "ab")
-        proc = subprocess.Popen(
-            [str(bin_dir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(sock),
-             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
-             "-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers=128MB"],
-            stdout=log, stderr=subprocess.STDOUT, cwd=root, preexec_fn=child_preexec, **user_kw,
-        )
-        log.close()
-        url = f"postgresql://paraseg@127.0.0.1:{port}/postgres"
-
-        def answers() -> str:
-            if proc.poll() is not None:
-                raise ProvisioningError(f"postgres exited with {proc.returncode}; see {log_path or root / 'postgres.log'}")
-            return _version(url)
-
-        try:
-            version = wait_until(answers, timeout=ready_timeout, interval=0.1, describe="the embedded PostgreSQL to answer a query",
-                                 ignore=_NOT_YET)
-        except WaitTimeout as exc:
-            raise ProvisioningError(str(exc)) from None
-        yield Database(url, "embedded", version)
+        version = server.start()
+        yield Database(server.url, "embedded", version, restart=server.restart)
     except subprocess.CalledProcessError as exc:
         raise ProvisioningError(f"initdb failed: {exc.stderr.decode(errors='replace').strip()}") from None
     finally:
