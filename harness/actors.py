@@ -55,9 +55,10 @@ class Researcher:
         await api.login(name, PASSWORD)
         return cls(name, api)
 
-    async def listen(self, events_url: str | None = None) -> None:
-        """Open the live event stream, on another API process than the requests go to if given."""
-        self.events = EventStream(events_url or self.api.base_url, self.api.token)
+    async def listen(self, events_urls: list[str] | None = None) -> None:
+        """Open the live event stream on the first of ``events_urls`` (default: where the requests go);
+        if it drops, it reconnects to the next of them."""
+        self.events = EventStream(events_urls or [self.api.base_url], self.api.token)
         await self.events.connect(after=0)
 
     async def create_project(self, name: str | None = None) -> int:

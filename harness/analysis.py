@@ -72,8 +72,9 @@ def contended_rates(researchers: Mapping[str, tuple[float, Sequence[float]]]) ->
     return {"period_s": round(end - start, 3), "completions": counts, "images_per_s": [round(c / (end - start), 2) for c in counts]}
 
 
-def timeline_png(completions: Mapping[str, Sequence[float]], title: str, t0: float | None = None) -> bytes:
-    """Cumulative completions per user over time, as a PNG."""
+def timeline_png(completions: Mapping[str, Sequence[float]], title: str, t0: float | None = None,
+                 band: tuple[float, float] | None = None) -> bytes:
+    """Cumulative completions per user over time, as a PNG; ``band`` (start, end) is shaded (a fault)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -84,6 +85,8 @@ def timeline_png(completions: Mapping[str, Sequence[float]], title: str, t0: flo
     for user, times in completions.items():
         ts = sorted(t - t0 for t in times)
         ax.step(ts, range(1, len(ts) + 1), where="post", label=f"{user} ({len(ts)})")
+    if band is not None:
+        ax.axvspan(band[0] - t0, max(band[1], band[0] + 0.05) - t0, color="tab:red", alpha=0.2, label="fault")
     ax.set_xlabel("seconds since the first submission")
     ax.set_ylabel("images finished")
     ax.set_title(title)

@@ -1,7 +1,8 @@
 """A WebSocket client of the live events (docs/api.md, Live events).
 
 Collects every frame with the time it arrived, so steps can check order,
-exactness and latency; ``connect(after=...)`` replays what came after a seq.
+exactness and latency; ``connect(after=...)`` replays what came after a seq,
+and a dropped connection is made again from the last seq received.
 """
 
 from __future__ import annotations
@@ -30,37 +31,79 @@ class ReceivedEvent:
 
 @dataclass
 class EventStream:
-    base_url: str
+    """A researcher's live events, kept across dropped connections.
+
+    When the socket closes without the client asking (the API process died,
+    the database went away and the server said "try again later"), it connects
+    again with ``?after=<last seq>`` - to the next of ``base_urls`` - backing
+    off while nobody answers, for at most ``RECONNECT_BOUND_S``.  ``reconnects``
+    counts how often; ``gaps`` records each time it was without a socket.
+    """
+
+    base_urls: list[str]
     token: str
     events: list[ReceivedEvent] = field(default_factory=list)
+    reconnects: int = 0
+    gaps: list[tuple[float, float]] = field(default_factory=list)  # (lost, back) in time.time()
+    error: BaseException | None = None  # why it gave up reconnecting, if it did
     _task: asyncio.Task | None = None
     _ws: object | None = None
+    _closing: bool = False
     _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
 
+    RECONNECT_BOUND_S = 120.0
+
     @property
-    def url(self) -> str:
-        return self.base_url.replace("http://", "ws://", 1).rstrip("/") + "/api/events"
+    def base_url(self) -> str:
+        return self.base_urls[0]
+
+    @staticmethod
+    def ws_url(base_url: str) -> str:
+        return base_url.replace("http://", "ws://", 1).rstrip("/") + "/api/events"
 
     @property
     def last_seq(self) -> int | None:
         return self.events[-1].body["seq"] if self.events else None
 
-    async def connect(self, after: int | None = None) -> None:
-        if after is None:
-            after = self.last_seq
+    async def _open(self, base_url: str, after: int | None):
         query = f"?after={after}" if after is not None else ""
-        self._ws = await websockets.connect(self.url + query, additional_headers={"Authorization": f"Bearer {self.token}"}, max_size=2**22)
-        self._task = asyncio.create_task(self._receive(self._ws), name="event-stream")
+        return await websockets.connect(self.ws_url(base_url) + query, additional_headers={"Authorization": f"Bearer {self.token}"},
+                                        max_size=2**22, open_timeout=10)
 
-    async def _receive(self, ws) -> None:
-        with contextlib.suppress(websockets.ConnectionClosed):
-            async for message in ws:
-                event = ReceivedEvent(json.loads(message), time.time())
-                async with self._arrived:
-                    self.events.append(event)
-                    self._arrived.notify_all()
+    async def connect(self, after: int | None = None) -> None:
+        self._ws = await self._open(self.base_urls[0], self.last_seq if after is None else after)
+        self._task = asyncio.create_task(self._run(), name="event-stream")
+
+    async def _run(self) -> None:
+        turn = 0
+        while True:
+            with contextlib.suppress(websockets.ConnectionClosed, OSError):
+                async for message in self._ws:
+                    event = ReceivedEvent(json.loads(message), time.time())
+                    async with self._arrived:
+                        self.events.append(event)
+                        self._arrived.notify_all()
+            if self._closing:
+                return
+            lost, backoff = time.time(), 0.05
+            while not self._closing:
+                turn += 1
+                try:
+                    self._ws = await self._open(self.base_urls[turn % len(self.base_urls)], self.last_seq or 0)
+                    break
+                except (OSError, TimeoutError, websockets.InvalidStatus, websockets.InvalidHandshake) as exc:
+                    if time.time() - lost > self.RECONNECT_BOUND_S:
+                        self.error = exc
+                        async with self._arrived:
+                            self._arrived.notify_all()
+                        return
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 1.0)
+            self.reconnects += 1
+            self.gaps.append((lost, time.time()))
 
     async def close(self) -> None:
+        self._closing = True
         if self._ws is not None:
             await self._ws.close()
         if self._task is not None:
@@ -75,7 +118,9 @@ class EventStream:
         """
         async def _wait():
             async with self._arrived:
-                await self._arrived.wait_for(lambda: predicate([e.body for e in self.events]))
+                await self._arrived.wait_for(lambda: self.error is not None or predicate([e.body for e in self.events]))
+            if self.error is not None:
+                raise AssertionError(f"the event stream gave up reconnecting after {self.RECONNECT_BOUND_S:g} s: {self.error!r}")
 
         try:
             await asyncio.wait_for(_wait(), timeout)

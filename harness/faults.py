@@ -1,5 +1,6 @@
 """Faults the harness puts into the running system from outside.
 
+``terminate_every_connection`` ends every client's connection at once.
 ``database_held_up`` makes every query that reads the images table wait (an
 ACCESS EXCLUSIVE lock, held by the harness's own connection) until the block
 ends: the connections the API hands out stay busy, as they would behind a slow
@@ -27,5 +28,16 @@ async def database_held_up(database_url: str, table: str = HELD_TABLE) -> AsyncI
             yield
         finally:
             await transaction.rollback()  # the lock goes with it; the waiting queries run
+    finally:
+        await conn.close()
+
+
+async def terminate_every_connection(database_url: str) -> int:
+    """End every other client connection to the server, as an administrator's pg_terminate_backend would; returns how many."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await conn.fetchval(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'")
     finally:
         await conn.close()

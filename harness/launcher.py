@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,6 +143,25 @@ class SystemUnderTest:
         self.workers.append(proc)
         proc.wait_ready(self.config.ready_timeout_s)
         return proc
+
+    def restart(self, proc: ManagedProcess, *, kill: bool = True) -> ManagedProcess:
+        """Kill (SIGKILL, as a crash would) or stop ``proc`` and start its replacement on the same port,
+        as an operator's supervisor would: clients find it where it was.  Returns the new process."""
+        if proc in self.inference:
+            group, start = self.inference, self.start_inference
+        elif proc in self.apis:
+            group, start = self.apis, self.start_api
+        else:
+            raise ValueError(f"{proc.name} is neither an inference server nor an API process of this system")
+        index, port = group.index(proc), urllib.parse.urlsplit(proc.address).port
+        if kill:
+            proc.kill()
+        else:
+            proc.stop()
+        group.remove(proc)
+        replacement = start(PORT=str(port))  # appended and ready
+        group.insert(index, group.pop())
+        return replacement
 
     def scale_workers(self, n: int) -> None:
         """At least ``n`` workers; :meth:`heal` brings them back to the configured number."""

@@ -60,7 +60,8 @@ async def researcher_with_images(context, count: int) -> Researcher:
     apis = [p.address for p in context.system.apis]
     turn = next(_turns)
     researcher = await Researcher.sign_up(apis[turn % len(apis)], context.http)
-    await researcher.listen(apis[(turn + 1) % len(apis)])
+    first = (turn + 1) % len(apis)
+    await researcher.listen(apis[first:] + apis[:first])
     keep_for_scenario(context, researcher, researcher.events.close)
     await researcher.create_project()
     await researcher.upload_spheroids(count)

@@ -1,0 +1,56 @@
+@chaos
+Feature: Ordinary faults lose nothing
+  In a real lab the database restarts, a server is killed and started again,
+  a machine hangs.  None of it may cost a researcher an image: every job still
+  succeeds exactly once, every researcher still sees every step of their own
+  work, and the service is back within a bound set by its own settings.
+
+  Rule: the database may go away; nothing accepted is lost and nothing fails because of it
+
+    Scenario Outline: The database <fault> while four researchers work
+      Given 4 researchers, each with a project of 20 spheroid images
+      When they all segment their projects and the database <fault> while the jobs run
+      Then every job succeeds exactly once, and none failed
+      And each researcher saw, live, every event of their own jobs in order and none of anyone else's
+      And requests made while the database was away were told "unavailable", with a time to retry
+      And the service recovered within a bound set by its lease, poll interval and backoff
+
+      Examples:
+        | fault    |
+        | restarts |
+        | crashes  |
+
+    Scenario: Every database connection is dropped at once while four researchers work
+      Given 4 researchers, each with a project of 20 spheroid images
+      When they all segment their projects and every database connection is dropped while the jobs run
+      Then every job succeeds exactly once, and none failed
+      And each researcher saw, live, every event of their own jobs in order and none of anyone else's
+      And the service recovered within a bound set by its lease, poll interval and backoff
+
+  Rule: the inference server may restart; its jobs wait for it instead of failing
+
+    Scenario: The inference server is killed and started again while four researchers work
+      Given 4 researchers, each with a project of 20 spheroid images
+      When they all segment their projects and the inference server is killed and started again while the jobs run
+      Then every job succeeds exactly once, and none failed
+      And each researcher saw, live, every event of their own jobs in order and none of anyone else's
+      And the service recovered within a bound set by its lease, poll interval and backoff
+
+  Rule: an API process may die; the researchers it served carry on elsewhere and miss nothing
+
+    Scenario: The API process sending researchers their events is killed while they work
+      Given 4 researchers, each with a project of 20 spheroid images
+      When they all segment their projects and the API process sending their events is killed and started again while the jobs run
+      Then every job succeeds exactly once, and none failed
+      And their live events came back on their own, from where they left off
+      And the service recovered within a bound set by its lease, poll interval and backoff
+
+  Rule: a worker that wakes after its lease ran out cannot overwrite the work of the one that took over
+
+    Scenario: A worker frozen past its lease wakes up holding results nobody wants
+      Given 2 workers are serving the queue
+      And a researcher with a project of 6 spheroid images
+      And the inference server is frozen
+      When the researcher segments the project, and a worker holding jobs freezes past its lease while another takes them over
+      Then every image is segmented exactly once
+      And the frozen worker's late results were refused, and its jobs kept the results of the worker that took them over

@@ -1,0 +1,212 @@
+"""Ordinary faults of a real deployment, put into a running four-researcher run.
+
+Each fault is named in business language (the feature files use the names of
+``FAULTS``), happens once enough work is under way, and is recorded as a
+:class:`FaultWindow`: when it began and ended, and what the API answered to
+the requests a client made meanwhile.  What the system must show afterwards
+(every job succeeded exactly once, every event delivered, recovery within a
+bound from its own settings) is checked by the steps, from what the
+researchers observed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from system.queue.circuit import Circuit
+from system.queue.worker import MAX_WRITE_BACKOFF_S
+
+from .actors import Researcher, everyone, ts
+from .api_client import ApiResponse
+from .faults import terminate_every_connection
+from .processes import ManagedProcess
+from .reporting import attach_png
+from .scenario import BATCH_TIMEOUT_S, freeze, resume
+from .waiting import async_wait_until
+
+# Mid-run: the fault comes once this many jobs have succeeded, so work is both done and pending.
+MID_RUN_SUCCESSES = 8
+
+
+@dataclass
+class Probe:
+    """One request a client made while the fault lasted."""
+
+    sent: float
+    answered: float
+    status: int | None
+    code: str | None
+    retry_after: str | None
+    error: str | None = None  # when no HTTP answer came at all
+
+    @property
+    def seconds(self) -> float:
+        return self.answered - self.sent
+
+
+@dataclass
+class FaultWindow:
+    what: str
+    started: float = 0.0  # time.time()
+    ended: float = 0.0
+    probes: list[Probe] = field(default_factory=list)
+    terminated: int = 0  # connections a termination fault ended
+
+    def unavailable_answers(self) -> list[Probe]:
+        return [p for p in self.probes if p.status == 503 and p.code == "unavailable"]
+
+
+def recovery_bound_s(config) -> float:
+    """How long after a fault ends the first job may take to finish, from the system's own settings:
+    a lease (jobs whose holder lost it are taken back), a poll interval (an idle worker looks again), and
+    the longest the worker waits between tries (the inference circuit's cool-down, a result's write backoff)."""
+    return config.lease_s + config.poll_interval_s + max(Circuit().max_cooldown_s, MAX_WRITE_BACKOFF_S)
+
+
+async def _probe_api(researcher: Researcher, window: FaultWindow, until: asyncio.Event) -> None:
+    """Ask for the researcher's queue, back to back, until the fault is over."""
+    while not until.is_set():
+        sent = time.time()
+        try:
+            answer: ApiResponse = await researcher.api.request("GET", "/api/queue")
+            window.probes.append(Probe(sent, time.time(), answer.status, answer.error_code, answer.headers.get("Retry-After")))
+        except Exception as exc:  # no answer at all is what the check must see, not a crash of the probe
+            window.probes.append(Probe(sent, time.time(), None, None, None, f"{type(exc).__name__}: {exc}"))
+        await asyncio.sleep(0.02)
+
+
+async def _during(window: FaultWindow, researchers: list[Researcher], fault: Callable[[], None]) -> None:
+    """Run the (blocking) ``fault`` in a thread while the researchers' clients keep asking the API."""
+    over = asyncio.Event()
+    probes = [asyncio.create_task(_probe_api(r, window, over)) for r in researchers[:2]]
+    window.started = time.time()
+    try:
+        await asyncio.to_thread(fault)
+    finally:
+        window.ended = time.time()
+        over.set()
+        await asyncio.gather(*probes)
+
+
+async def database_restarts(context, mode: str) -> FaultWindow:
+    window = FaultWindow(f"PostgreSQL {'crashes' if mode == 'immediate' else 'restarts'} ({mode} shutdown, then start)")
+    await _during(window, context.researchers, lambda: context.database.restart(mode))
+    return window
+
+
+async def every_connection_dropped(context) -> FaultWindow:
+    """``pg_terminate_backend`` on every other connection to the database: pools, listeners, all of them."""
+    window = FaultWindow("every database connection terminated (pg_terminate_backend)")
+    window.started = time.time()
+    window.terminated = await terminate_every_connection(context.database.url)
+    window.ended = time.time()
+    return window
+
+
+async def freeze_a_worker_past_its_lease(context, researcher: Researcher, batch: dict) -> tuple[ManagedProcess, set[int]]:
+    """Freeze (SIGSTOP) a worker holding some of the batch's jobs while the inference server answers them, until
+    the other workers have taken those jobs over and finished them; then wake it, holding answers nobody wants."""
+    jobs = await everyone(researcher.api.job(j) for j in batch["job_ids"])
+    running = [j for j in jobs if j["status"] == "running"]
+    assert running, f"no job of the batch is running: {[j['status'] for j in jobs]}"
+    victim = context.system.worker_named(running[0]["worker"])
+    held = {j["id"] for j in running if j["worker"] == running[0]["worker"]}
+    freeze(context, [victim])
+    resume(context.system.inference)
+    await researcher.events.wait_for(lambda evs: held <= {e["job_id"] for e in evs if e["type"] == "job.succeeded"}, BATCH_TIMEOUT_S,
+                                     describe=f"jobs {sorted(held)} of the frozen {victim.name} to be taken over and finished")
+    resume([victim])
+    return victim, held
+
+
+_DROPPED = re.compile(r"job (\d+): (lease lost|the lease was taken over)")
+
+
+async def results_dropped_by(worker: ManagedProcess, jobs: set[int], bound_s: float) -> set[int]:
+    """Until the worker's log says it dropped what it held for each of ``jobs``; returns those it named."""
+    def named() -> set[int]:
+        return {int(m.group(1)) for m in _DROPPED.finditer(worker.log_path.read_text(errors="replace"))} & jobs
+
+    return await async_wait_until(named, until=lambda found: found == jobs, timeout=bound_s, interval=0.1,
+                                  describe=f"{worker.name} to say it left jobs {sorted(jobs)} to their new holder")
+
+
+async def inference_restarts(context) -> FaultWindow:
+    window = FaultWindow("the inference server killed (SIGKILL) and started again on its port")
+    await _during(window, context.researchers, lambda: context.system.restart(context.system.inference[0]))
+    return window
+
+
+async def api_restarts(context) -> FaultWindow:
+    """The API process that sends some researchers' events dies; a supervisor starts it again on its port."""
+    window = FaultWindow("an API process killed (SIGKILL) and started again on its port")
+    target = context.system.api_at(context.researchers[0].events.base_url)
+    await _during(window, context.researchers[1:], lambda: context.system.restart(target))
+    return window
+
+
+FAULTS: dict[str, Callable[..., Awaitable[FaultWindow]]] = {
+    "the database restarts": lambda context: database_restarts(context, "fast"),
+    "the database crashes": lambda context: database_restarts(context, "immediate"),
+    "every database connection is dropped": every_connection_dropped,
+    "the inference server is killed and started again": inference_restarts,
+    "the API process sending their events is killed and started again": api_restarts,
+}
+
+
+def cannot_inject(context, fault: str) -> str | None:
+    """Why ``fault`` cannot be put into this run (None when it can)."""
+    if fault in ("the database restarts", "the database crashes") and context.database.restart is None:
+        return f"the {context.database.strategy} PostgreSQL is not the harness's to restart"
+    return None
+
+
+async def fault_mid_run(context, fault: str) -> FaultWindow:
+    """Every researcher segments their project; once work is under way, ``fault`` happens; then all batches finish."""
+    researchers = context.researchers
+    await everyone(r.segment() for r in researchers)
+    await async_wait_until(lambda: sum(_succeeded(e) for r in researchers for e in r.events.bodies()), until=lambda n: n >= MID_RUN_SUCCESSES,
+                           timeout=BATCH_TIMEOUT_S, interval=0.02, describe=f"{MID_RUN_SUCCESSES} jobs to succeed before the fault")
+    window = await FAULTS[fault](context)
+    await everyone(r.wait_for_batches(BATCH_TIMEOUT_S) for r in researchers)
+    return window
+
+
+def _succeeded(event: dict) -> bool:
+    return event["type"] == "job.succeeded"
+
+
+def recovery_s(researchers: list[Researcher], window: FaultWindow) -> float | None:
+    """From the end of the fault to the first job finished after it (None if none finished after it)."""
+    after = [ts(e) for r in researchers for e in r.events.bodies() if _succeeded(e) and ts(e) >= window.ended]
+    return min(after) - window.ended if after else None
+
+
+def attach_fault_timeline(researchers: list[Researcher], window: FaultWindow, recovery: float | None) -> None:
+    from .analysis import timeline_png
+
+    t0 = min(r.first_queued_time() for r in researchers)
+    title = f"{window.what}; recovered in {recovery:.2f} s" if recovery is not None else window.what
+    attach_png("timeline with the fault", timeline_png({r.name.split("-")[-1]: r.final_times() for r in researchers}, title, t0,
+                                                        band=(window.started, window.ended)))
+
+
+def fault_figures(context, recovery: float | None, bound: float) -> dict:
+    """What the report and the closing figures say about one fault."""
+    jobs = getattr(context, "jobs", [])
+    window = context.fault
+    return {
+        "jobs": len(jobs), "succeeded": sum(j["status"] == "succeeded" for j in jobs), "failed": sum(j["status"] == "failed" for j in jobs),
+        "succeeded_twice": sum(len([e for e in r.events.bodies() if e["type"] == "job.succeeded" and e["job_id"] == j]) > 1
+                               for r in context.researchers for j in r.own_job_ids()),
+        "jobs_run_more_than_once": sum(j["attempts"] > 1 for j in jobs),
+        "fault_seconds": round(window.ended - window.started, 3),
+        "requests_during_fault": len(window.probes), "answered_unavailable": len(window.unavailable_answers()),
+        "connections_terminated": window.terminated,
+        "stream_reconnects": sum(r.events.reconnects for r in context.researchers),
+        "recovery_s": None if recovery is None else round(recovery, 3), "recovery_bound_s": bound,
+    }

@@ -1,0 +1,72 @@
+"""Steps about ordinary faults: the database, the inference server, an API process or a worker going away."""
+
+from __future__ import annotations
+
+from behave import then, when
+
+from harness import chaos, checks, scenario
+from harness.reporting import measured
+
+
+@when("they all segment their projects and {fault} while the jobs run")
+async def step_fault_mid_run(context, fault: str):
+    if why := chaos.cannot_inject(context, fault):
+        context.scenario.skip(reason=why)
+        return
+    context.fault = await chaos.fault_mid_run(context, fault)
+
+
+@then("every job succeeds exactly once, and none failed")
+async def step_every_job_once_none_failed(context):
+    jobs = await checks.jobs_of(context.researchers)
+    assert [(j["id"], j["status"]) for j in jobs if j["status"] != "succeeded"] == [], "jobs that did not succeed"
+    for r in context.researchers:
+        succeeded = sorted(e["job_id"] for e in r.events.bodies() if e["type"] == "job.succeeded")
+        assert succeeded == sorted(r.own_job_ids()), f"{r.name}: job.succeeded for {len(succeeded)} of {len(r.own_job_ids())} jobs"
+        assert not [e for e in r.events.bodies() if e["type"] == "job.failed"], f"{r.name}: a job failed"
+    context.jobs = jobs
+
+
+@then('requests made while the database was away were told "unavailable", with a time to retry')
+def step_told_unavailable(context):
+    probes, bound = context.fault.probes, context.system.config.acquire_timeout_s
+    wrong = [p for p in probes if p.status != 200 and not (p.status == 503 and p.code == "unavailable" and p.retry_after)]
+    assert probes and not wrong, f"answers other than 200 or 503 unavailable with Retry-After: {wrong[:5]}"
+    assert context.fault.unavailable_answers(), f"no request met the outage ({len(probes)} requests, all answered 200)"
+    assert max(p.seconds for p in probes) <= bound, f"a request waited {max(p.seconds for p in probes):.1f} s, more than the pool's {bound:g} s"
+
+
+@then("the service recovered within a bound set by its lease, poll interval and backoff")
+def step_recovered_within_bound(context):
+    recovery, bound = chaos.recovery_s(context.researchers, context.fault), chaos.recovery_bound_s(context.system.config)
+    chaos.attach_fault_timeline(context.researchers, context.fault, recovery)
+    measured(f"fault: {context.fault.what}", chaos.fault_figures(context, recovery, bound))
+    assert recovery is not None, "no job finished after the fault ended"
+    assert recovery <= bound, f"the first job after the fault finished {recovery:.2f} s after it ended; the bound is {bound:g} s"
+
+
+@then("their live events came back on their own, from where they left off")
+def step_streams_reconnected(context):
+    reconnected = [r.name for r in context.researchers if r.events.reconnects]
+    assert reconnected, "no researcher's event stream had to reconnect: the fault missed them"
+    checks.researchers_streams(context.researchers)
+
+
+@when("the researcher segments the project, and a worker holding jobs freezes past its lease while another takes them over")
+async def step_frozen_worker(context):
+    r = context.researchers[0]
+    batch = await r.segment()
+    await scenario.wait_for_all_running_slots(context, r, batch)
+    context.victim, context.victim_jobs = await chaos.freeze_a_worker_past_its_lease(context, r, batch)
+    context.dropped = await chaos.results_dropped_by(context.victim, context.victim_jobs, bound_s=2 * context.system.config.lease_s)
+    await r.wait_for_batches(scenario.BATCH_TIMEOUT_S)
+
+
+@then("the frozen worker's late results were refused, and its jobs kept the results of the worker that took them over")
+async def step_late_results_refused(context):
+    r = context.researchers[0]
+    jobs = [await r.api.job(j) for j in sorted(context.victim_jobs)]
+    measured("a worker frozen past its lease", {"frozen": context.victim.name, "jobs": {j["id"]: j["worker"] for j in jobs}})
+    assert all(j["attempts"] == 2 and j["worker"] != context.victim.name for j in jobs), [(j["id"], j["attempts"], j["worker"]) for j in jobs]
+    assert all(r.attempts_started(j["id"]) == [1, 2] for j in jobs), {j["id"]: r.attempts_started(j["id"]) for j in jobs}
+    assert context.dropped == context.victim_jobs, f"the woken worker dropped {sorted(context.dropped)} of {sorted(context.victim_jobs)}"
