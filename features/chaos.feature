@@ -36,6 +36,21 @@ Feature: Ordinary faults lose nothing
       And each researcher saw, live, every event of their own jobs in order and none of anyone else's
       And the service recovered within a bound set by its lease, poll interval and backoff
 
+    Scenario: The inference server stops answering for longer than a lease while four researchers work
+      Given 4 researchers, each with a project of 20 spheroid images
+      When they all segment their projects and the inference server hangs for twice a job's lease while the jobs run
+      Then every job succeeds exactly once, and none failed
+      And no job was taken from the worker that started it
+      And the service recovered within a bound set by its lease, poll interval and backoff
+
+    Scenario: Every forward pass takes longer than a job's lease
+      Given 4 researchers, each with a project of 2 spheroid images
+      And every forward pass of the inference server takes longer than a job's lease
+      When they all segment their projects at the same moment
+      Then every job succeeds exactly once, and none failed
+      And no job was taken from the worker that started it
+      And each researcher saw, live, every event of their own jobs in order and none of anyone else's
+
   Rule: an API process may die; the researchers it served carry on elsewhere and miss nothing
 
     Scenario: The API process sending researchers their events is killed while they work

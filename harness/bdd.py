@@ -102,9 +102,10 @@ def before_all(context) -> None:
     context.results_dir = Path(userdata(context, "allure_results", "ALLURE_RESULTS", str(REPORTS / "allure-results")))
     use_fixture(event_loop, context)
     use_fixture(database, context)
-    # Two API processes (researchers' events cross from one to the other) and
-    # short leases, so a killed worker's jobs come back within seconds.
-    use_fixture(running_system, context, SystemConfig(apis=2, lease_s=4.0, retry_backoff_s=0.2))
+    # Two API processes (researchers' events cross from one to the other),
+    # short leases, so a killed worker's jobs come back within seconds, and an
+    # inference server that takes injected faults (slow passes) from the chaos features.
+    use_fixture(running_system, context, SystemConfig(apis=2, lease_s=4.0, retry_backoff_s=0.2, inference_fault_injection=True))
     use_fixture(http_session, context)
     use_fixture(browsers, context)
     facts = reporting.base_facts() | {

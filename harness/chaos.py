@@ -23,9 +23,10 @@ from system.queue.worker import MAX_WRITE_BACKOFF_S
 from .actors import Researcher, everyone, ts
 from .api_client import ApiResponse
 from .faults import terminate_every_connection
+from .inference_client import InferenceClient
 from .processes import ManagedProcess
 from .reporting import attach_png
-from .scenario import BATCH_TIMEOUT_S, freeze, resume
+from .scenario import BATCH_TIMEOUT_S, freeze, keep_for_scenario, resume
 from .waiting import async_wait_until
 
 # Mid-run: the fault comes once this many jobs have succeeded, so work is both done and pending.
@@ -149,12 +150,41 @@ async def api_restarts(context) -> FaultWindow:
     return window
 
 
+async def inference_hangs(context) -> FaultWindow:
+    """The inference server stops answering (SIGSTOP: its sockets stay open, nothing comes back) for twice
+    a job's lease, then carries on.  The duration is the fault itself, not a wait for something."""
+    lease = context.system.config.lease_s
+    window = FaultWindow(f"the inference server hung (SIGSTOP) for {2 * lease:g} s, twice a job's lease")
+    server = context.system.inference[0]
+
+    def hang() -> None:
+        server.pause()
+        try:
+            time.sleep(2 * lease)
+        finally:
+            server.resume()
+
+    await _during(window, context.researchers, hang)
+    return window
+
+
+async def slow_inference(context, passes: int) -> float:
+    """The system's inference server takes 1.5 leases for each of its next ``passes`` forward passes
+    (disarmed when the scenario ends); returns the delay in seconds."""
+    delay_s = 1.5 * context.system.config.lease_s
+    server = InferenceClient(context.system.inference[0].address, context.http)
+    await server.arm_faults(delay_ms=int(delay_s * 1000), count=passes)
+    keep_for_scenario(context, server, server.clear_faults)
+    return delay_s
+
+
 FAULTS: dict[str, Callable[..., Awaitable[FaultWindow]]] = {
     "the database restarts": lambda context: database_restarts(context, "fast"),
     "the database crashes": lambda context: database_restarts(context, "immediate"),
     "every database connection is dropped": every_connection_dropped,
     "the inference server is killed and started again": inference_restarts,
     "the API process sending their events is killed and started again": api_restarts,
+    "the inference server hangs for twice a job's lease": inference_hangs,
 }
 
 

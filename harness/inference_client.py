@@ -22,6 +22,9 @@ class InferenceClient(ApiClient):
     async def arm_faults(self, **faults) -> dict:
         return await self.expect(200, "POST", "/v1/admin/faults", json=faults)
 
+    async def clear_faults(self) -> dict:
+        return await self.expect(200, "DELETE", "/v1/admin/faults")
+
 
 def client_for(address: str, session: aiohttp.ClientSession) -> InferenceClient:
     return InferenceClient(address, session)

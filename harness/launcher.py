@@ -46,6 +46,7 @@ class SystemConfig:
     pool_size: int = 50
     acquire_timeout_s: float = 5.0
     ready_timeout_s: float = 120.0
+    inference_fault_injection: bool = False  # the test-only /v1/admin/faults route on the system's inference server
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -97,8 +98,9 @@ class SystemUnderTest:
 
     def start_inference(self, **env: str) -> ManagedProcess:
         c = self.config
+        faults = {"ENABLE_FAULT_INJECTION": "1"} if c.inference_fault_injection else {}
         proc = self._spawn(f"inference-{len(self.inference) + 1}", "system.inference",
-                           {"HOST": "127.0.0.1", "PORT": "0", "LANES": str(c.lanes)} | env)
+                           {"HOST": "127.0.0.1", "PORT": "0", "LANES": str(c.lanes)} | faults | env)
         self.inference.append(proc)
         self._await_http(proc)
         return proc

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from behave import then, when
+from behave import given, then, when
 
 from harness import chaos, checks, scenario
 from harness.reporting import measured
@@ -70,3 +70,19 @@ async def step_late_results_refused(context):
     assert all(j["attempts"] == 2 and j["worker"] != context.victim.name for j in jobs), [(j["id"], j["attempts"], j["worker"]) for j in jobs]
     assert all(r.attempts_started(j["id"]) == [1, 2] for j in jobs), {j["id"]: r.attempts_started(j["id"]) for j in jobs}
     assert context.dropped == context.victim_jobs, f"the woken worker dropped {sorted(context.dropped)} of {sorted(context.victim_jobs)}"
+
+
+@given("every forward pass of the inference server takes longer than a job's lease")
+async def step_slow_passes(context):
+    jobs = sum(len(r.images) for r in context.researchers)
+    context.slow_pass_s = await chaos.slow_inference(context, passes=jobs)
+
+
+@then("no job was taken from the worker that started it")
+async def step_nobody_took_over(context):
+    jobs = context.jobs
+    measured("jobs held through slow or hung inference", {"jobs": len(jobs), "attempts": sorted({j["attempts"] for j in jobs}),
+                                                           "lease_s": context.system.config.lease_s})
+    assert all(j["attempts"] == 1 for j in jobs), [(j["id"], j["attempts"], j["worker"]) for j in jobs if j["attempts"] != 1]
+    for r in context.researchers:
+        assert all(r.attempts_started(j) == [1] for j in r.own_job_ids()), f"{r.name}: a job was started again"

@@ -30,6 +30,12 @@ class FaultInjector:
                 self.delay_left, self.delay_s = delay_count, delay_ms / 1000
             return self.state()
 
+    def clear(self) -> dict:
+        with self._lock:
+            self.oom_left = self.delay_left = 0
+            self.delay_s = 0.0
+            return self.state()
+
     def state(self) -> dict:
         return {"enabled": self.enabled, "oom_left": self.oom_left, "delay_left": self.delay_left, "delay_ms": self.delay_s * 1000}
 

@@ -188,12 +188,14 @@ async def reload_model(request: web.Request) -> web.Response:
 
 async def faults(request: web.Request) -> web.Response:
     """Arm faults: ``{"oom": n}`` fails the next n forward passes with out-of-memory;
-    ``{"delay_ms": x, "count": n}`` delays the next n passes by x ms."""
+    ``{"delay_ms": x, "count": n}`` delays the next n passes by x ms.  DELETE disarms them all."""
     service = request.app[SERVICE]
     if not service.faults.enabled:
         raise ApiError(403, "fault_injection_disabled", "start the server with --enable-fault-injection to use this route")
     if request.method == "GET":
         return web.json_response(service.faults.state())
+    if request.method == "DELETE":
+        return web.json_response(service.faults.clear())
     body = await read_json(request)
     oom, delay_ms, count = body.get("oom", 0), body.get("delay_ms", 0), body.get("count", 0)
     valid = type(oom) is int and type(count) is int and type(delay_ms) in (int, float)
