@@ -45,6 +45,7 @@ class SystemConfig:
     max_attempts: int = 3
     pool_size: int = 50
     acquire_timeout_s: float = 5.0
+    pool_idle_s: float = 10.0
     ready_timeout_s: float = 120.0
     inference_fault_injection: bool = False  # the test-only /v1/admin/faults route on the system's inference server
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -128,7 +129,7 @@ class SystemUnderTest:
         c = self.config
         proc = self._spawn(f"queue-{len(self.apis) + 1}", "system.queue", {
             "HOST": "127.0.0.1", "PORT": "0", "DATABASE_URL": self.database_url, "INFERENCE_URL": self.inference_urls,
-            "POOL_SIZE": str(c.pool_size), "POOL_ACQUIRE_TIMEOUT": str(c.acquire_timeout_s),
+            "POOL_SIZE": str(c.pool_size), "POOL_ACQUIRE_TIMEOUT": str(c.acquire_timeout_s), "POOL_IDLE_SECONDS": str(c.pool_idle_s),
             "MAX_ATTEMPTS": str(c.max_attempts)} | env)
         self.apis.append(proc)
         self._await_http(proc)

@@ -19,14 +19,19 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Setti
         "--acquire-timeout", type=float, default=float(env("POOL_ACQUIRE_TIMEOUT", "5")),
         help="seconds a request waits for a connection before 503 busy (POOL_ACQUIRE_TIMEOUT)",
     )
+    p.add_argument(
+        "--pool-idle", type=float, default=float(env("POOL_IDLE_SECONDS", "10")),
+        help="seconds an unused database connection stays open before the pool closes it (POOL_IDLE_SECONDS)",
+    )
     args = p.parse_args(argv)
-    if args.pool_size < 1 or args.acquire_timeout <= 0 or args.max_attempts < 1:
-        p.error("--pool-size and --max-attempts must be >= 1, --acquire-timeout > 0")
+    if args.pool_size < 1 or args.acquire_timeout <= 0 or args.max_attempts < 1 or args.pool_idle <= 0:
+        p.error("--pool-size and --max-attempts must be >= 1, --acquire-timeout and --pool-idle > 0")
     settings = Settings(
         database_url=require_database(p, args.database_url),
         inference_urls=inference_urls(args.inference_url),
         pool_size=args.pool_size,
         acquire_timeout=args.acquire_timeout,
+        pool_idle_s=args.pool_idle,
         max_attempts=args.max_attempts,
     )
     return args, settings

@@ -66,7 +66,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SOCKETS] = weakref.WeakSet()
 
     async def database(app: web.Application):
-        db = await Database.connect(settings.database_url, settings.pool_size, settings.acquire_timeout)
+        db = await Database.connect(settings.database_url, settings.pool_size, settings.acquire_timeout, settings.pool_idle_s)
         async with db.pool.acquire() as conn:
             await migrate(conn)
         app[DB] = db

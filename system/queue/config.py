@@ -14,6 +14,7 @@ class Settings:
     inference_urls: tuple[str, ...]
     pool_size: int = 50
     acquire_timeout: float = 5.0
+    pool_idle_s: float = 10.0
     max_attempts: int = 3
 
 

@@ -61,9 +61,11 @@ class Database:
         self.pool, self.acquire_timeout = pool, acquire_timeout
 
     @classmethod
-    async def connect(cls, url: str, max_size: int, acquire_timeout: float) -> Database:
-        # Opening a connection may not take longer than a request may wait for one.
-        pool = await asyncpg.create_pool(url, min_size=1, max_size=max_size, timeout=acquire_timeout, **connect_settings())
+    async def connect(cls, url: str, max_size: int, acquire_timeout: float, idle_s: float = 10.0) -> Database:
+        # Opening a connection may not take longer than a request may wait for one; a connection
+        # unused for idle_s is closed, so a burst's connections do not stay open for the day.
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=max_size, timeout=acquire_timeout,
+                                         max_inactive_connection_lifetime=idle_s, **connect_settings())
         return cls(pool, acquire_timeout)
 
     @asynccontextmanager
