@@ -7,6 +7,9 @@ from harness import bdd
 before_all = bdd.before_all
 after_all = bdd.after_all
 
+# -- FEATURE
+before_feature = bdd.before_feature
+
 # -- SCENARIO
 before_scenario = bdd.before_scenario
 after_scenario = bdd.after_scenario

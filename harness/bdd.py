@@ -13,19 +13,21 @@ import asyncio
 import contextlib
 import os
 import time
+import urllib.parse
 from pathlib import Path
 
 import aiohttp
 from behave import fixture, use_fixture
-from behave.model import Scenario
+from behave.model import Feature, Scenario
 
 from system.inference.gpu import GpuProbe
 
 from . import reporting
 from .browser import BrowserPool
 from .launcher import ROOT, SystemConfig, SystemUnderTest
-from .postgres import ProvisioningError, provision
+from .postgres import ProvisioningError, create_database, drop_database, provision
 from .processes import RUN_ID, install_termination_handler, stop_all
+from .proxy import FaultProxy, Proxies
 
 REPORTS = ROOT / "reports"
 
@@ -74,6 +76,29 @@ def running_system(context, config: SystemConfig | None = None):
 
 
 @fixture
+def system_behind_proxies(context):
+    """For a feature about the network: a system of its own whose database and inference links pass
+    through fault proxies, on a database of its own (the run's other workers never see its jobs)."""
+    name = f"network_{RUN_ID}"
+    admin_url = context.database.url
+    context.loop.run_until_complete(create_database(admin_url, name))
+    host, port = urllib.parse.urlsplit(admin_url).hostname, urllib.parse.urlsplit(admin_url).port
+    proxies = Proxies(database=FaultProxy("postgres", host, port).start())
+    url = admin_url.rsplit("/", 1)[0].replace(f"{host}:{port}", f"127.0.0.1:{proxies.database.port}") + f"/{name}"
+    system = SystemUnderTest(url, context.log_dir / "network", SystemConfig(apis=2, lease_s=4.0, retry_backoff_s=0.2),
+                             route_inference=proxies.route_inference)
+    try:
+        system.start()
+        print(f"system behind fault proxies started: queue {system.api_url}, database via :{proxies.database.port}", flush=True)
+        context.system, context.proxies = system, proxies
+        yield system
+    finally:
+        system.stop()
+        proxies.stop()
+        context.loop.run_until_complete(drop_database(admin_url, name))
+
+
+@fixture
 def http_session(context):
     async def open_session() -> aiohttp.ClientSession:  # aiohttp wants a running loop
         return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120))
@@ -118,6 +143,11 @@ def before_all(context) -> None:
         "run_id": RUN_ID,
     }
     reporting.write_environment(context.results_dir, facts)
+
+
+def before_feature(context, feature: Feature) -> None:
+    if "network" in feature.tags:
+        use_fixture(system_behind_proxies, context)
 
 
 def before_scenario(context, scenario: Scenario) -> None:

@@ -178,6 +178,48 @@ async def slow_inference(context, passes: int) -> float:
     return delay_s
 
 
+async def _proxies_misbehave(context, what: str, proxies: list, misbehave: Callable, seconds: float) -> FaultWindow:
+    """``misbehave(proxy)`` on each of ``proxies`` for ``seconds`` (the fault's length is the fault), then heal them."""
+    window = FaultWindow(what)
+
+    def fault() -> None:
+        for proxy in proxies:
+            misbehave(proxy)
+        try:
+            time.sleep(seconds)
+        finally:
+            for proxy in proxies:
+                proxy.heal()
+
+    await _during(window, context.researchers, fault)
+    return window
+
+
+async def database_unreachable(context) -> FaultWindow:
+    seconds = 0.75 * context.system.config.lease_s  # several seconds, yet within a lease
+    return await _proxies_misbehave(context, f"PostgreSQL unreachable for {seconds:g} s (blackholed: packets dropped, connections hanging)",
+                                    [context.proxies.database], lambda p: p.blackhole(), seconds)
+
+
+async def database_flaky(context) -> FaultWindow:
+    seconds = 2 * context.system.config.lease_s
+    return await _proxies_misbehave(context, f"one database connection or message in three reset, for {seconds:g} s",
+                                    [context.proxies.database], lambda p: p.flaky(1 / 3), seconds)
+
+
+async def inference_unreachable(context) -> FaultWindow:
+    seconds = 10.0  # the issue's figure: well past a lease and the circuit's longest cool-down
+    return await _proxies_misbehave(context, f"the inference server unreachable (connections refused) for {seconds:g} s",
+                                    list(context.proxies.inference.values()), lambda p: p.refuse(), seconds)
+
+
+def slow_network(context, ms: float, jitter_ms: float) -> None:
+    """Every link through a proxy waits ``ms`` plus or minus ``jitter_ms`` each way, until the scenario ends."""
+    for proxy in context.proxies.all():
+        proxy.delay(ms, jitter_ms)
+    keep_for_scenario(context, context.proxies, context.proxies.heal)
+
+
 FAULTS: dict[str, Callable[..., Awaitable[FaultWindow]]] = {
     "the database restarts": lambda context: database_restarts(context, "fast"),
     "the database crashes": lambda context: database_restarts(context, "immediate"),
@@ -185,13 +227,22 @@ FAULTS: dict[str, Callable[..., Awaitable[FaultWindow]]] = {
     "the inference server is killed and started again": inference_restarts,
     "the API process sending their events is killed and started again": api_restarts,
     "the inference server hangs for twice a job's lease": inference_hangs,
+    "the database cannot be reached for a few seconds": database_unreachable,
+    "one database connection or query in three fails for a while": database_flaky,
+    "the inference server cannot be reached for ten seconds": inference_unreachable,
 }
+
+
+NETWORK_FAULTS = ("the database cannot be reached for a few seconds", "one database connection or query in three fails for a while",
+                  "the inference server cannot be reached for ten seconds")
 
 
 def cannot_inject(context, fault: str) -> str | None:
     """Why ``fault`` cannot be put into this run (None when it can)."""
     if fault in ("the database restarts", "the database crashes") and context.database.restart is None:
         return f"the {context.database.strategy} PostgreSQL is not the harness's to restart"
+    if fault in NETWORK_FAULTS and not hasattr(context, "proxies"):
+        return "this system reaches its database and inference server directly; network faults need a feature tagged @network"
     return None
 
 

@@ -13,6 +13,7 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,9 +55,13 @@ class SystemConfig:
 class SystemUnderTest:
     """The running system; ``stop()`` stops every process it started, in reverse order."""
 
-    def __init__(self, database_url: str, log_dir: Path, config: SystemConfig | None = None) -> None:
+    def __init__(self, database_url: str, log_dir: Path, config: SystemConfig | None = None,
+                 route_inference: Callable[[str], str] | None = None) -> None:
+        """``route_inference`` maps an inference server's address to the one the queue's processes are
+        given (a fault proxy in front of it, say); by default they reach it directly."""
         self.database_url, self.log_dir = database_url, log_dir
         self.config = config or SystemConfig()
+        self.route_inference = route_inference or (lambda address: address)
         self.inference: list[ManagedProcess] = []
         self.apis: list[ManagedProcess] = []
         self.workers: list[ManagedProcess] = []
@@ -123,7 +128,7 @@ class SystemUnderTest:
 
     @property
     def inference_urls(self) -> str:
-        return ",".join(p.address for p in self.inference if p.address)
+        return ",".join(self.route_inference(p.address) for p in self.inference if p.address)
 
     def start_api(self, **env: str) -> ManagedProcess:
         c = self.config

@@ -82,6 +82,23 @@ def _version(url: str) -> str:
         loop.close()
 
 
+async def create_database(admin_url: str, name: str) -> None:
+    """A new, empty database on the server ``admin_url`` reaches (the queue migrates it when it starts)."""
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+async def drop_database(admin_url: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -6,6 +6,7 @@ from behave import given, then, when
 
 from harness import chaos, checks, scenario
 from harness.reporting import measured
+from system.queue.db import COMMAND_TIMEOUT_S
 
 
 @when("they all segment their projects and {fault} while the jobs run")
@@ -86,3 +87,17 @@ async def step_nobody_took_over(context):
     assert all(j["attempts"] == 1 for j in jobs), [(j["id"], j["attempts"], j["worker"]) for j in jobs if j["attempts"] != 1]
     for r in context.researchers:
         assert all(r.attempts_started(j) == [1] for j in r.own_job_ids()), f"{r.name}: a job was started again"
+
+
+@given("every message to the database and the inference server takes {ms:d} ms, give or take {jitter:d}")
+def step_slow_network(context, ms: int, jitter: int):
+    chaos.slow_network(context, ms, jitter)
+
+
+@then('requests made meanwhile were answered in the time the service allows itself, with what was asked or "unavailable"')
+def step_answered_meanwhile(context):
+    probes, bound = context.fault.probes, context.system.config.acquire_timeout_s + COMMAND_TIMEOUT_S
+    wrong = [p for p in probes if p.status != 200 and not (p.status == 503 and p.code == "unavailable" and p.retry_after)]
+    assert probes and not wrong, f"answers other than 200 or 503 unavailable with Retry-After: {wrong[:5]}"
+    slowest = max(p.seconds for p in probes)
+    assert slowest <= bound, f"a request waited {slowest:.1f} s; the pool's wait plus a statement's timeout is {bound:g} s"

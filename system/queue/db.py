@@ -74,7 +74,9 @@ class Database:
         try:
             conn = await self.pool.acquire(timeout=self.acquire_timeout)
         except TimeoutError:
-            raise busy() from None
+            # Every connection in use: busy.  Room in the pool, yet none came: a new connection
+            # could not be opened in time, so the database is not answering.
+            raise (busy() if self.pool.get_size() >= self.pool.get_max_size() else unavailable()) from None
         except UNREACHABLE:
             raise unavailable() from None
         try:

@@ -18,10 +18,17 @@ class FakeConnection:
 
 
 class FakePool:
-    def __init__(self, acquire_error: BaseException | None = None, release_error: BaseException | None = None) -> None:
+    def __init__(self, acquire_error: BaseException | None = None, release_error: BaseException | None = None, size: int = 2) -> None:
         self.acquire_error, self.release_error = acquire_error, release_error
         self.released = []
         self.connection = FakeConnection()
+        self.size = size
+
+    def get_size(self) -> int:
+        return self.size
+
+    def get_max_size(self) -> int:
+        return 2
 
     async def acquire(self, timeout):
         if self.acquire_error:
@@ -88,3 +95,10 @@ async def test_a_connection_the_pool_already_let_go_of_is_not_a_second_error():
     with pytest.raises(ApiError) as caught:
         await use(Database(pool, 1), asyncpg.ConnectionDoesNotExistError("closed in the middle of operation"))
     assert caught.value.code == "unavailable"
+
+
+async def test_no_new_connection_in_time_while_the_pool_has_room_is_unavailable():
+    """A blackholed database: the pool had room, but opening a connection did not finish in time."""
+    with pytest.raises(ApiError) as caught:
+        await use(Database(FakePool(acquire_error=TimeoutError(), size=1), 0.01))
+    assert (caught.value.status, caught.value.code) == (503, "unavailable")
