@@ -13,6 +13,7 @@ Feature: Ordinary faults lose nothing
       Then every job succeeds exactly once, and none failed
       And each researcher saw, live, every event of their own jobs in order and none of anyone else's
       And requests made while the database was away were told "unavailable", with a time to retry
+      And its readiness check said it was not ready while the database was away
       And the service recovered within a bound set by its lease, poll interval and backoff
 
       Examples:
@@ -53,11 +54,14 @@ Feature: Ordinary faults lose nothing
 
   Rule: an API process may die; the researchers it served carry on elsewhere and miss nothing
 
+    @ui
     Scenario: The API process sending researchers their events is killed while they work
       Given 4 researchers, each with a project of 20 spheroid images
+      And the first of them follows the work in the web page, served by the API process that sends their events
       When they all segment their projects and the API process sending their events is killed and started again while the jobs run
       Then every job succeeds exactly once, and none failed
       And their live events came back on their own, from where they left off
+      And the web page received every event of the first researcher's jobs exactly once, in order
       And the service recovered within a bound set by its lease, poll interval and backoff
 
   Rule: a worker that wakes after its lease ran out cannot overwrite the work of the one that took over

@@ -55,6 +55,7 @@ class FaultWindow:
     started: float = 0.0  # time.time()
     ended: float = 0.0
     probes: list[Probe] = field(default_factory=list)
+    readiness: list[Probe] = field(default_factory=list)  # GET /ready meanwhile
     terminated: int = 0  # connections a termination fault ended
 
     def unavailable_answers(self) -> list[Probe]:
@@ -69,14 +70,15 @@ def recovery_bound_s(config) -> float:
 
 
 async def _probe_api(researcher: Researcher, window: FaultWindow, until: asyncio.Event) -> None:
-    """Ask for the researcher's queue, back to back, until the fault is over."""
+    """Ask for the researcher's queue, and whether the service is ready, back to back, until the fault is over."""
     while not until.is_set():
-        sent = time.time()
-        try:
-            answer: ApiResponse = await researcher.api.request("GET", "/api/queue")
-            window.probes.append(Probe(sent, time.time(), answer.status, answer.error_code, answer.headers.get("Retry-After")))
-        except Exception as exc:  # no answer at all is what the check must see, not a crash of the probe
-            window.probes.append(Probe(sent, time.time(), None, None, None, f"{type(exc).__name__}: {exc}"))
+        for path, into in (("/api/queue", window.probes), ("/ready", window.readiness)):
+            sent = time.time()
+            try:
+                answer: ApiResponse = await researcher.api.request("GET", path)
+                into.append(Probe(sent, time.time(), answer.status, answer.error_code, answer.headers.get("Retry-After")))
+            except Exception as exc:  # no answer at all is what the check must see, not a crash of the probe
+                into.append(Probe(sent, time.time(), None, None, None, f"{type(exc).__name__}: {exc}"))
         await asyncio.sleep(0.02)
 
 
@@ -287,6 +289,7 @@ def fault_figures(context, recovery: float | None, bound: float) -> dict:
         "jobs_run_more_than_once": sum(j["attempts"] > 1 for j in jobs),
         "fault_seconds": round(window.ended - window.started, 3),
         "requests_during_fault": len(window.probes), "answered_unavailable": len(window.unavailable_answers()),
+        "ready_checks_during_fault": len(window.readiness), "answered_not_ready": sum(p.status == 503 for p in window.readiness),
         "connections_terminated": window.terminated,
         "stream_reconnects": sum(r.events.reconnects for r in context.researchers),
         "recovery_s": None if recovery is None else round(recovery, 3), "recovery_bound_s": bound,

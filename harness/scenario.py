@@ -123,9 +123,10 @@ async def burst_while_database_held_up(context, researcher: Researcher, n: int) 
 
 
 # ---------------------------------------------------------------- the web page
-async def page_signed_in(context, researcher: Researcher) -> ResearcherPage:
-    """A browser context of its own with the page open and the researcher signed in; closed when the scenario ends."""
-    page = await ResearcherPage.open(context.browsers, context.system.api_url)
+async def page_signed_in(context, researcher: Researcher, base_url: str | None = None) -> ResearcherPage:
+    """A browser context of its own with the page open (from ``base_url``, default the first API process)
+    and the researcher signed in; closed when the scenario ends."""
+    page = await ResearcherPage.open(context.browsers, base_url or context.system.api_url)
     keep_for_scenario(context, page, page.close)
     context.pages.append(page)  # for the screenshot when a scenario fails
     await page.sign_in(researcher.name)
@@ -174,3 +175,10 @@ def own_weights(context) -> Path:
     keep_for_scenario(context, folder, lambda: shutil.rmtree(folder, ignore_errors=True))
     context.weights = folder
     return folder
+
+
+async def page_caught_up(page: ResearcherPage, researcher: Researcher) -> list[int]:
+    """Until the page has received the researcher's last event; returns the seqs it received, in order."""
+    last = researcher.events.last_seq
+    return await async_wait_until(lambda: [f["seq"] for f in page.frames], until=lambda seqs: last in seqs, timeout=BATCH_TIMEOUT_S,
+                                  interval=0.1, describe=f"the web page to receive {researcher.name}'s event {last}")

@@ -37,6 +37,13 @@ def step_told_unavailable(context):
     assert max(p.seconds for p in probes) <= bound, f"a request waited {max(p.seconds for p in probes):.1f} s, more than the pool's {bound:g} s"
 
 
+@then("its readiness check said it was not ready while the database was away")
+def step_ready_told_truth(context):
+    answers = context.fault.readiness
+    assert answers and all(p.status in (200, 503) for p in answers), f"readiness answers: {[(p.status, p.error) for p in answers][:5]}"
+    assert any(p.status == 503 for p in answers), f"/ready said ready throughout the outage ({len(answers)} checks)"
+
+
 @then("the service recovered within a bound set by its lease, poll interval and backoff")
 def step_recovered_within_bound(context):
     recovery, bound = chaos.recovery_s(context.researchers, context.fault), chaos.recovery_bound_s(context.system.config)
@@ -101,3 +108,17 @@ def step_answered_meanwhile(context):
     assert probes and not wrong, f"answers other than 200 or 503 unavailable with Retry-After: {wrong[:5]}"
     slowest = max(p.seconds for p in probes)
     assert slowest <= bound, f"a request waited {slowest:.1f} s; the pool's wait plus a statement's timeout is {bound:g} s"
+
+
+@given("the first of them follows the work in the web page, served by the API process that sends their events")
+async def step_page_on_events_api(context):
+    first = context.researchers[0]
+    context.page = await scenario.page_signed_in(context, first, base_url=first.events.base_url)
+
+
+@then("the web page received every event of the first researcher's jobs exactly once, in order")
+async def step_page_got_everything(context):
+    received = await scenario.page_caught_up(context.page, context.researchers[0])
+    truth = [e["seq"] for e in context.researchers[0].events.bodies()]
+    assert context.page.sockets >= 2, f"the page never reconnected ({context.page.sockets} socket)"
+    assert received == truth, f"the page got seqs {received[:10]}... ({len(received)}), the stream holds {len(truth)}"
