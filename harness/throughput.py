@@ -58,6 +58,20 @@ def in_process_best(model: str, images: list[bytes], batches=(1, 2, 4, 8), threa
     return {k: round(v, 2) if isinstance(v, float) else v for k, v in best.items()} | {"tried": len(results)}
 
 
+def in_process_cpu_per_image(model: str, images: list[bytes], batch: int, threads: int, rounds: int = 2) -> float:
+    """CPU seconds (all of this process's threads) per image of every stage, in-process, at one setting."""
+    entry = ModelRegistry().load(model)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        _pipeline(entry.module, images[: max(batch, 2)], batch)  # warm up
+        cpu = time.process_time()
+        n = sum(_pipeline(entry.module, images, batch) for _ in range(rounds))
+        return (time.process_time() - cpu) / n
+    finally:
+        torch.set_num_threads(before)
+
+
 async def through_server(client: InferenceClient, model: str, images: list[bytes], users: int, rounds: int = 2) -> dict:
     """Images/s that ``users`` concurrent clients get, each sending its share of ``images`` ``rounds`` times."""
     await asyncio.gather(*(client.segment(model, images[i % len(images)]) for i in range(users)))  # warm up

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -24,6 +25,7 @@ RELEASE_TIMEOUT_S = 30.0
 # is not there (a blackholed network sends no error at all); the request gets
 # 503 unavailable instead of hanging.
 COMMAND_TIMEOUT_S = 10.0
+CONNECT_TIMEOUT_S = 5.0
 # The server probes idle client connections (seconds), so it drops those of a
 # client that vanished instead of keeping their locks and slots.
 SERVER_KEEPALIVES = {"tcp_keepalives_idle": "10", "tcp_keepalives_interval": "3", "tcp_keepalives_count": "3"}
@@ -56,17 +58,47 @@ def unavailable() -> ApiError:
     return ApiError(503, "unavailable", "the database cannot be reached; try again shortly", {"Retry-After": str(RETRY_AFTER_S)})
 
 
+class ConnectWatch:
+    """Remembers how opening connections goes, so a request that waited in vain can be told why:
+    every connection busy, or the database not answering (an attempt failed lately, or has hung)."""
+
+    HUNG_S = 1.0  # a local connection opens in milliseconds; one pending this long is not coming soon
+    RECENT_S = 5.0
+
+    def __init__(self) -> None:
+        self.pending: dict[int, float] = {}
+        self.failed_at = float("-inf")
+
+    async def connect(self, *args, **kwargs) -> asyncpg.Connection:
+        token = id(object())
+        self.pending[token] = time.monotonic()
+        try:
+            return await asyncpg.connect(*args, **kwargs)
+        except Exception:  # refused, reset, timed out; a cancelled attempt (its request gave up) is no failure
+            self.failed_at = time.monotonic()
+            raise
+        finally:
+            del self.pending[token]
+
+    def database_away(self) -> bool:
+        now = time.monotonic()
+        return now - self.failed_at < self.RECENT_S or any(now - since >= self.HUNG_S for since in self.pending.values())
+
+
 class Database:
-    def __init__(self, pool: asyncpg.Pool, acquire_timeout: float) -> None:
+    def __init__(self, pool: asyncpg.Pool, acquire_timeout: float, watch: ConnectWatch | None = None) -> None:
         self.pool, self.acquire_timeout = pool, acquire_timeout
+        self.watch = watch or ConnectWatch()
 
     @classmethod
     async def connect(cls, url: str, max_size: int, acquire_timeout: float, idle_s: float = 10.0) -> Database:
-        # Opening a connection may not take longer than a request may wait for one; a connection
-        # unused for idle_s is closed, so a burst's connections do not stay open for the day.
-        pool = await asyncpg.create_pool(url, min_size=1, max_size=max_size, timeout=acquire_timeout,
+        # A connection that cannot be opened in a few seconds is not coming (a request gives up sooner
+        # anyway, after acquire_timeout); one unused for idle_s is closed, so a burst's connections
+        # do not stay open for the day.
+        watch = ConnectWatch()
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=max_size, timeout=CONNECT_TIMEOUT_S, connect=watch.connect,
                                          max_inactive_connection_lifetime=idle_s, **connect_settings())
-        return cls(pool, acquire_timeout)
+        return cls(pool, acquire_timeout, watch)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
@@ -74,9 +106,7 @@ class Database:
         try:
             conn = await self.pool.acquire(timeout=self.acquire_timeout)
         except TimeoutError:
-            # Every connection in use: busy.  Room in the pool, yet none came: a new connection
-            # could not be opened in time, so the database is not answering.
-            raise (busy() if self.pool.get_size() >= self.pool.get_max_size() else unavailable()) from None
+            raise (unavailable() if self.watch.database_away() else busy()) from None
         except UNREACHABLE:
             raise unavailable() from None
         try:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import asyncpg
 import pytest
 
 from system.common.http import ApiError
-from system.queue.db import Database
+from system.queue.db import ConnectWatch, Database
 
 
 class FakeConnection:
@@ -97,8 +99,25 @@ async def test_a_connection_the_pool_already_let_go_of_is_not_a_second_error():
     assert caught.value.code == "unavailable"
 
 
-async def test_no_new_connection_in_time_while_the_pool_has_room_is_unavailable():
-    """A blackholed database: the pool had room, but opening a connection did not finish in time."""
+async def test_no_connection_in_time_while_opening_one_hangs_is_unavailable():
+    """A blackholed database: an attempt to open a connection has been pending for a while."""
+    watch = ConnectWatch()
+    watch.pending[1] = time.monotonic() - 2 * ConnectWatch.HUNG_S
     with pytest.raises(ApiError) as caught:
-        await use(Database(FakePool(acquire_error=TimeoutError(), size=1), 0.01))
+        await use(Database(FakePool(acquire_error=TimeoutError()), 0.01, watch))
     assert (caught.value.status, caught.value.code) == (503, "unavailable")
+
+
+async def test_no_connection_in_time_after_a_failed_attempt_is_unavailable():
+    watch = ConnectWatch()
+    watch.failed_at = time.monotonic()
+    with pytest.raises(ApiError) as caught:
+        await use(Database(FakePool(acquire_error=TimeoutError()), 0.01, watch))
+    assert caught.value.code == "unavailable"
+
+
+async def test_the_watch_sees_a_failed_connect():
+    watch = ConnectWatch()
+    with pytest.raises(OSError):
+        await watch.connect("postgresql://nobody@127.0.0.1:1/none", timeout=1)
+    assert watch.database_away() and not watch.pending
