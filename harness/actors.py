@@ -65,9 +65,11 @@ class Researcher:
         self.project_id = (await self.api.create_project(name or f"spheroids of {self.name}"))["id"]
         return self.project_id
 
-    async def upload_spheroids(self, count: int) -> list[UploadedImage]:
-        """Upload ``count`` synthetic micrographs no model was trained on."""
-        samples = [(f"spheroid_{i + 1:03d}.png", synthetic.generate(next(_image_seeds))) for i in range(count)]
+    async def upload_spheroids(self, count: int, first_seed: int | None = None) -> list[UploadedImage]:
+        """Upload ``count`` synthetic micrographs no model was trained on: seeds ``first_seed`` on
+        (the next unused ones when not given)."""
+        seeds = range(first_seed, first_seed + count) if first_seed is not None else [next(_image_seeds) for _ in range(count)]
+        samples = [(f"spheroid_{i + 1:03d}.png", synthetic.generate(seed)) for i, seed in enumerate(seeds)]
         stored = await self.api.upload(self.project_id, [(name, synthetic.to_png(s.image)) for name, s in samples])
         for row, (_, sample) in zip(stored, samples, strict=False):
             self.images.append(UploadedImage(row["id"], row["filename"], row["width"], row["height"], sample.mask))

@@ -16,11 +16,13 @@ import asyncio
 import itertools
 import shutil
 import tempfile
+import zlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from behave import fixture, use_fixture
 
+from system.inference import synthetic
 from system.inference.registry import DEFAULT_WEIGHTS_DIR
 
 from .actors import Researcher, everyone
@@ -51,6 +53,17 @@ def keep_for_scenario(context, resource, release):
 
 
 # ---------------------------------------------------------------- researchers
+# Each scenario draws its images from seeds of its own, chosen by its name: the same scenario gets the
+# same images whatever ran before it, in a serial run or any other order.
+SEEDS_PER_RESEARCHER = 100
+RESEARCHERS_PER_SCENARIO = 10
+
+
+def scenario_seed_base(name: str) -> int:
+    span = SEEDS_PER_RESEARCHER * RESEARCHERS_PER_SCENARIO
+    return synthetic.EVAL_SEED_BASE + 100_000 + (zlib.crc32(name.encode()) % 100_000) * span
+
+
 async def researcher_with_images(context, count: int) -> Researcher:
     """A new researcher with a project of ``count`` spheroid images, listening to their events.
 
@@ -59,12 +72,16 @@ async def researcher_with_images(context, count: int) -> Researcher:
     """
     apis = [p.address for p in context.system.apis]
     turn = next(_turns)
+    slot = getattr(context, "researcher_slots", 0)
+    if count > SEEDS_PER_RESEARCHER or slot >= RESEARCHERS_PER_SCENARIO:
+        raise ValueError(f"a scenario has seeds for {RESEARCHERS_PER_SCENARIO} researchers of up to {SEEDS_PER_RESEARCHER} images")
+    context.researcher_slots = slot + 1
     researcher = await Researcher.sign_up(apis[turn % len(apis)], context.http)
     first = (turn + 1) % len(apis)
     await researcher.listen(apis[first:] + apis[:first])
     keep_for_scenario(context, researcher, researcher.events.close)
     await researcher.create_project()
-    await researcher.upload_spheroids(count)
+    await researcher.upload_spheroids(count, first_seed=scenario_seed_base(context.scenario.name) + slot * SEEDS_PER_RESEARCHER)
     return researcher
 
 
