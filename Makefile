@@ -40,4 +40,4 @@ train: setup
 
 clean:
 	find reports/allure-results reports/allure-report -mindepth 1 ! -name .gitkeep -delete
-	rm -rf reports/logs
+	rm -rf reports/logs reports/junit  # reports/history/ is kept: it is the report's memory across runs

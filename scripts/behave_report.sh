@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
-# Run behave with the given arguments on a clean Allure results folder, generate
-# the HTML report, print where it is and how many scenarios passed, failed and
-# were skipped.  Exits with behave's status.
+# Run behave with the given arguments on a clean Allure results folder, then:
+# generate the HTML report (with the history kept in reports/history/), print
+# where it is and how many scenarios passed, failed and were skipped, and hold
+# the quality gate (none failed, none missing).  JUnit XML lands in
+# reports/junit/ (behave.ini).  Exits non-zero when behave or the gate fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 RESULTS=reports/allure-results
 REPORT=reports/allure-report
 
-find "$RESULTS" -mindepth 1 ! -name .gitkeep -delete 2>/dev/null
+# The scenarios this selection holds, counted before running them: the gate's expectation.
+expected=$(.venv/bin/behave --dry-run -f null -o /dev/null "$@" 2>&1 | sed -n 's/^[0-9]* scenarios passed.* \([0-9]\+\) untested$/\1/p')
+find "$RESULTS" reports/junit -mindepth 1 ! -name .gitkeep -delete 2>/dev/null
+mkdir -p reports/history reports/junit
 .venv/bin/behave "$@"
 status=$?
 find "$REPORT" -mindepth 1 ! -name .gitkeep -delete 2>/dev/null
 NO_COLOR=1 .tools/allure/node_modules/.bin/allure generate -c reports/allurerc.mjs "$RESULTS" -o "$REPORT" >/dev/null 2>&1 \
   || echo "allure generate failed"
-.venv/bin/python scripts/report.py "$RESULTS" "$REPORT" || status=${status:-1}
+.venv/bin/python scripts/report.py "$RESULTS" "$REPORT" ${expected:+--expect "$expected"} || status=1
 exit $status

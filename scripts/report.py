@@ -1,10 +1,17 @@
-"""Count the scenarios in an Allure results folder and say where the report is.
+"""Count the scenarios in an Allure results folder, say where the report is, and hold the quality gate.
 
-    python scripts/report.py reports/allure-results reports/allure-report
+    python scripts/report.py reports/allure-results reports/allure-report [--expect N]
+
+The gate fails (exit 1) when a scenario failed or broke, or when fewer
+scenarios reported than ``--expect`` (the scenarios the tag selection holds,
+counted by ``behave --dry-run``): a run that silently lost scenarios must not
+pass.  (``allure quality-gate`` does the same, but needs Node.js 22; this
+machine and CI have 20.)
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections import Counter
@@ -20,16 +27,30 @@ def counts(results: Path) -> Counter:
 
 
 def main() -> int:
-    results, report = Path(sys.argv[1]), Path(sys.argv[2])
-    c = counts(results)
+    p = argparse.ArgumentParser()
+    p.add_argument("results", type=Path)
+    p.add_argument("report", type=Path)
+    p.add_argument("--expect", type=int, default=None, help="scenarios the run must report")
+    args = p.parse_args()
+    c = counts(args.results)
+    total = sum(c.values())
     print(f"scenarios: {c['passed']} passed, {c['failed']} failed, {c['skipped']} skipped")
-    index = report / "index.html"
+    index = args.report / "index.html"
+    ok = True
     if index.exists():
         print(f"Allure report: {index.resolve()}")
     else:
         print(f"no Allure report at {index} (generation failed?)")
-        return 1
-    return 0
+        ok = False
+    if c["failed"]:
+        print(f"quality gate: {c['failed']} scenario(s) failed")
+        ok = False
+    if args.expect is not None and total < args.expect:
+        print(f"quality gate: {total} scenarios reported, {args.expect} expected")
+        ok = False
+    if ok and args.expect is not None:
+        print(f"quality gate: passed ({total} of {args.expect} scenarios reported, none failed)")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
