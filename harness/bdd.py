@@ -181,4 +181,5 @@ def after_scenario(context, scenario: Scenario) -> None:
 
 def after_all(context) -> None:
     stop_all()  # anything a scenario started beyond the run's fixtures
+    reporting.write_measured(REPORTS / "measured.json", RUN_ID)
     print(f"service logs: {context.log_dir}", flush=True)

@@ -29,10 +29,21 @@ def base_facts() -> dict[str, str]:
     return {"python": platform.python_version(), "platform": platform.platform(), "torch": torch.__version__}
 
 
+# Every figure measured in this run, in order: written once at the end of the run (write_measured),
+# so scripts/trend.py can keep them across runs and flag one that got worse.
+MEASURED: list[dict] = []
+
+
 def measured(name: str, figures: dict) -> None:
-    """A measurement: attached to the report and printed past behave's output capture."""
+    """A measurement: attached to the report, printed past behave's output capture, kept for the trend."""
     attach_json(name, figures)
+    MEASURED.append({"name": name, "figures": figures})
     print(f"MEASURED {name}: {json.dumps(figures, default=str)}", file=sys.__stderr__, flush=True)
+
+
+def write_measured(path: Path, run_id: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"run_id": run_id, "measured": MEASURED}, indent=1, default=str) + "\n")
 
 
 def attach_text(name: str, text: str) -> None:

@@ -13,8 +13,11 @@ REPORT=reports/allure-report
 expected=$(.venv/bin/behave --dry-run -f null -o /dev/null "$@" 2>&1 | sed -n 's/^[0-9]* scenarios passed.* \([0-9]\+\) untested$/\1/p')
 find "$RESULTS" reports/junit -mindepth 1 ! -name .gitkeep -delete 2>/dev/null
 mkdir -p reports/history reports/junit
+rm -f reports/measured.json
 .venv/bin/behave "$@"
 status=$?
+# This run's measured figures against the kept history (a result in the report; not part of the gate).
+.venv/bin/python scripts/trend.py reports/measured.json reports/history/measured.jsonl "$RESULTS" || true
 find "$REPORT" -mindepth 1 ! -name .gitkeep -delete 2>/dev/null
 NO_COLOR=1 .tools/allure/node_modules/.bin/allure generate -c reports/allurerc.mjs "$RESULTS" -o "$REPORT" >/dev/null 2>&1 \
   || echo "allure generate failed"
