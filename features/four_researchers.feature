@@ -10,6 +10,7 @@ Feature: Four researchers share the service at once
       Given 4 researchers, each with a project of 8 spheroid images
       When they all segment their projects at the same moment
       Then all 32 images are segmented
+      And every batch reads as completed, with its finish time
       And each researcher saw, live, every event of their own jobs in order and none of anyone else's
       And every mask matches the spheroids in its own image
       And the events reached the researchers within a second of the change they report

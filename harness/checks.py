@@ -6,6 +6,8 @@ them and add nothing but the phrase.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 
 from system.contract import FINAL_JOB_STATUSES
@@ -87,3 +89,23 @@ async def jobs_of(researchers: list[Researcher]) -> list[dict]:
     for r in researchers:
         jobs += await everyone(r.api.job(j) for j in sorted(r.own_job_ids()))
     return jobs
+
+
+async def batches_completed(researchers: list[Researcher]) -> list[dict]:
+    """Every batch reads as completed, with nothing left in it, and a finish time no earlier than its last job's."""
+    seen = []
+    for r in researchers:
+        for b in r.batches:
+            batch = await r.api.batch(b["batch_id"])
+            jobs = [await r.api.job(j) for j in b["job_ids"]]
+            assert batch["status"] == "completed" and batch["queued"] == batch["running"] == 0, f"{r.name}: batch {batch}"
+            assert batch["succeeded"] + batch["failed"] == batch["total"] == len(jobs), f"{r.name}: batch counts {batch}"
+            assert batch["finished_at"] is not None, f"{r.name}: batch {batch['id']} completed without a finish time"
+            last_job = max(_ts(j["finished_at"]) for j in jobs)
+            assert _ts(batch["finished_at"]) >= last_job, f"{r.name}: batch {batch['id']} finished at {batch['finished_at']}, before its last job"
+            seen.append(batch)
+    return seen
+
+
+def _ts(iso: str) -> float:
+    return dt.datetime.fromisoformat(iso).timestamp()

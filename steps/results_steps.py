@@ -32,6 +32,11 @@ async def step_all_segmented(context, n: int):
     assert statuses == ["succeeded"] * n, f"{len(statuses)} images (expected {n}), statuses {sorted(set(statuses), key=str)}"
 
 
+@then("every batch reads as completed, with its finish time")
+async def step_batches_completed(context):
+    await checks.batches_completed(context.researchers)
+
+
 @then("every mask matches the spheroids in its own image")
 async def step_masks_match_own_image(context):
     context.ious = await checks.everyones_masks(context.researchers)

@@ -101,10 +101,9 @@ class LanePool:
                 self.busy -= 1
 
     async def _compute(self, loop: asyncio.AbstractEventLoop, index: int, group: list[Request], retries: int = 0) -> None:
-        started_mono, started = time.monotonic(), time.time()
         module = group[0].module
         try:
-            logits = await loop.run_in_executor(
+            pass_ = await loop.run_in_executor(
                 self._executors[index], forward, module, [r.tensor for r in group], self.device, self._streams[index], self.faults
             )
         except torch.cuda.OutOfMemoryError as exc:
@@ -122,12 +121,11 @@ class LanePool:
             for request in group:
                 settle(request, error=exc)
             return
-        finished_mono, finished = time.monotonic(), time.time()
         for i, request in enumerate(group):
             settle(request, LaneResult(
-                logits=logits[i], lane=index, batch_size=len(group),
-                queue_ms=(started_mono - request.enqueued) * 1000, compute_ms=(finished_mono - started_mono) * 1000,
-                started=started, finished=finished,
+                logits=pass_.logits[i], lane=index, batch_size=len(group),
+                queue_ms=(pass_.started_mono - request.enqueued) * 1000, compute_ms=(pass_.finished_mono - pass_.started_mono) * 1000,
+                started=pass_.started, finished=pass_.finished,
             ))
 
     async def _out_of_memory(self, index: int, size: int, exc: BaseException) -> None:
@@ -165,15 +163,31 @@ def _by_module(batch: list[Request]) -> list[list[Request]]:
     return list(groups.values())
 
 
+@dataclass(frozen=True)
+class ForwardPass:
+    logits: torch.Tensor  # N x 1 x S x S, on the CPU
+    started: float  # time.time(), stamped in the lane's thread when the pass began computing
+    finished: float
+    started_mono: float
+    finished_mono: float
+
+
 def forward(module: torch.nn.Module, inputs: list[torch.Tensor], device: torch.device,
-            stream: torch.cuda.Stream | None, faults: FaultInjector) -> torch.Tensor:
-    """One forward pass of a micro-batch; returns CPU logits.  Runs in a lane's thread."""
+            stream: torch.cuda.Stream | None, faults: FaultInjector) -> ForwardPass:
+    """One forward pass of a micro-batch; returns CPU logits.  Runs in a lane's thread.
+
+    The pass is timed here, in the thread that computes it: a lane that waits
+    (for a lock, for a thread it shares) shows as not computing, so overlap of
+    these intervals is evidence that lanes really compute at the same time.
+    """
     faults.before_forward()
     with torch.inference_mode():
         x = torch.stack(inputs)
+        started_mono, started = time.monotonic(), time.time()
         if stream is None:
-            return module(x)
-        with torch.cuda.stream(stream):
-            y = module(x.to(device, non_blocking=False))
-            out = y.to("cpu")  # waits on this lane's stream only
-        return out
+            out = module(x)
+        else:
+            with torch.cuda.stream(stream):
+                y = module(x.to(device, non_blocking=False))
+                out = y.to("cpu")  # waits on this lane's stream only
+        return ForwardPass(out, started, time.time(), started_mono, time.monotonic())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -66,11 +67,12 @@ class ConnectWatch:
     RECENT_S = 5.0
 
     def __init__(self) -> None:
-        self.pending: dict[int, float] = {}
+        self.pending: dict[int, float] = {}  # attempt number -> when it began
         self.failed_at = float("-inf")
+        self._attempts = itertools.count()
 
     async def connect(self, *args, **kwargs) -> asyncpg.Connection:
-        token = id(object())
+        token = next(self._attempts)
         self.pending[token] = time.monotonic()
         try:
             return await asyncpg.connect(*args, **kwargs)

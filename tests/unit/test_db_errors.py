@@ -121,3 +121,17 @@ async def test_the_watch_sees_a_failed_connect():
     with pytest.raises(OSError):
         await watch.connect("postgresql://nobody@127.0.0.1:1/none", timeout=1)
     assert watch.database_away() and not watch.pending
+
+
+async def test_attempts_at_once_are_told_apart(monkeypatch):
+    """Many connections opened at once (a burst after every connection was dropped) each keep their own entry."""
+    import asyncio
+
+    async def slow_connect(*args, **kwargs):
+        await asyncio.sleep(0.01)
+        return object()
+
+    monkeypatch.setattr(asyncpg, "connect", slow_connect)
+    watch = ConnectWatch()
+    await asyncio.gather(*(watch.connect() for _ in range(50)))
+    assert watch.pending == {} and not watch.database_away()

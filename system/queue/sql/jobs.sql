@@ -129,7 +129,8 @@ RETURNING id, batch_id, image_id, project_id, user_id, status;
 UPDATE batches SET cancelled_at = now() WHERE id = $1 AND cancelled_at IS NULL;
 
 -- finish_batch --
-UPDATE batches SET finished_at = now() WHERE id = $1;
+-- clock_timestamp(), as the jobs' finished_at: the batch never finishes before its last job.
+UPDATE batches SET finished_at = clock_timestamp() WHERE id = $1;
 
 -- emit_events --
 -- Append events ($2 types, $3 JSON bodies) to user $1's stream with the next
