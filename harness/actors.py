@@ -63,6 +63,8 @@ class Researcher:
 
     async def create_project(self, name: str | None = None) -> int:
         self.project_id = (await self.api.create_project(name or f"spheroids of {self.name}"))["id"]
+        if self.events is not None:
+            self.events.project_ids.add(self.project_id)  # events about any other project break a rule on arrival
         return self.project_id
 
     async def upload_spheroids(self, count: int, first_seed: int | None = None) -> list[UploadedImage]:

@@ -43,6 +43,7 @@ def event_stream(name: str, events: list[dict], own_jobs: set[int]) -> None:
 def researchers_streams(researchers: list[Researcher]) -> None:
     """Each researcher's stream is complete and their own, with one batch.completed per batch."""
     for r in researchers:
+        assert not r.events.violations, f"{r.name}: {r.events.violations[:3]}"
         event_stream(r.name, r.events.bodies(), r.own_job_ids())
         completed = {e["batch_id"] for e in r.events.bodies() if e["type"] == "batch.completed"}
         assert completed == {b["batch_id"] for b in r.batches}, f"{r.name}: batch.completed for {completed}"

@@ -46,9 +46,13 @@ class EventStream:
     reconnects: int = 0
     gaps: list[tuple[float, float]] = field(default_factory=list)  # (lost, back) in time.time()
     error: BaseException | None = None  # why it gave up reconnecting, if it did
+    # Checked as each event arrives: its seq follows the last one, and it is about one of these projects.
+    project_ids: set[int] = field(default_factory=set)
+    violations: list[str] = field(default_factory=list)
     _task: asyncio.Task | None = None
     _ws: object | None = None
     _closing: bool = False
+    _after: int | None = None
     _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     RECONNECT_BOUND_S = 120.0
@@ -71,7 +75,8 @@ class EventStream:
                                         max_size=2**22, open_timeout=10)
 
     async def connect(self, after: int | None = None) -> None:
-        self._ws = await self._open(self.base_urls[0], self.last_seq if after is None else after)
+        self._after = self.last_seq if after is None else after
+        self._ws = await self._open(self.base_urls[0], self._after)
         self._task = asyncio.create_task(self._run(), name="event-stream")
 
     async def _run(self) -> None:
@@ -81,6 +86,7 @@ class EventStream:
                 async for message in self._ws:
                     event = ReceivedEvent(json.loads(message), time.time())
                     async with self._arrived:
+                        self._check(event.body)
                         self.events.append(event)
                         self._arrived.notify_all()
             if self._closing:
@@ -102,6 +108,14 @@ class EventStream:
             self.reconnects += 1
             self.gaps.append((lost, time.time()))
 
+    def _check(self, body: dict) -> None:
+        """The rules every event must keep, checked on arrival so a broken one fails its scenario at once."""
+        expected = (self.last_seq or self._after or 0) + 1
+        if body["seq"] != expected:
+            self.violations.append(f"event seq {body['seq']} arrived where {expected} was due ({body['type']}, job {body['job_id']})")
+        if self.project_ids and body["project_id"] not in self.project_ids:
+            self.violations.append(f"an event of project {body['project_id']}, not this researcher's {sorted(self.project_ids)}: {body}")
+
     async def close(self) -> None:
         self._closing = True
         if self._ws is not None:
@@ -118,7 +132,9 @@ class EventStream:
         """
         async def _wait():
             async with self._arrived:
-                await self._arrived.wait_for(lambda: self.error is not None or predicate([e.body for e in self.events]))
+                await self._arrived.wait_for(lambda: self.error is not None or self.violations or predicate([e.body for e in self.events]))
+            if self.violations:
+                raise AssertionError(f"the event stream broke a rule while waiting for {describe}: {self.violations[0]}")
             if self.error is not None:
                 raise AssertionError(f"the event stream gave up reconnecting after {self.RECONNECT_BOUND_S:g} s: {self.error!r}")
 

@@ -1,0 +1,41 @@
+"""The harness's event client checks every event as it arrives, so a broken rule fails at once."""
+
+from __future__ import annotations
+
+from harness.events_client import EventStream, ReceivedEvent
+
+
+def event(seq: int, project: int = 7) -> dict:
+    return {"seq": seq, "type": "job.queued", "ts": "2026-01-01T00:00:00+00:00", "project_id": project, "batch_id": 1, "job_id": seq,
+            "image_id": seq, "status": "queued"}
+
+
+def arrive(stream: EventStream, body: dict) -> None:
+    stream._check(body)
+    stream.events.append(ReceivedEvent(body, 0.0))
+
+
+def test_consecutive_events_of_own_projects_break_nothing():
+    stream = EventStream(["http://api"], "token", project_ids={7})
+    for seq in (1, 2, 3):
+        arrive(stream, event(seq))
+    assert stream.violations == []
+
+
+def test_a_gap_a_repeat_and_a_stranger_are_each_named():
+    stream = EventStream(["http://api"], "token", project_ids={7})
+    arrive(stream, event(1))
+    arrive(stream, event(3))  # 2 went missing
+    arrive(stream, event(3))  # and 3 came twice
+    arrive(stream, event(4, project=99))  # someone else's
+    assert len(stream.violations) == 3
+    assert "seq 3 arrived where 2 was due" in stream.violations[0]
+    assert "seq 3 arrived where 4 was due" in stream.violations[1]
+    assert "project 99" in stream.violations[2]
+
+
+def test_a_replay_after_a_seq_starts_right_after_it():
+    stream = EventStream(["http://api"], "token")
+    stream._after = 41
+    arrive(stream, event(42))
+    assert stream.violations == []
