@@ -1,7 +1,7 @@
 # paraseg: the two commands of the README, and a few helpers.
 #   make acceptance   set up, run `behave --tags=@parallel`, write the Allure report
 #   make test         set up, run every test: pytest (unit + integration) and the whole behave suite
-.PHONY: setup acceptance test unit integration features lint lock train bench clean
+.PHONY: setup acceptance test unit integration features lint lock train bench mutants clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -33,6 +33,10 @@ lint: setup
 lock:
 	rm -rf .lockenv && python3 -m venv .lockenv && .lockenv/bin/pip install -q -r requirements.txt
 	.lockenv/bin/pip freeze | sed 's/^torch==\(.*\)+cpu$$/torch==\1/' > requirements.lock && rm -rf .lockenv
+
+# Seeded defects against the scenarios that guard each rule: caught or survived, and the score.
+mutants: setup
+	$(PY) scripts/mutants.py
 
 # Retrain the models' weights reproducibly (see system/inference/train.py).
 train: setup

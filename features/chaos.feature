@@ -11,6 +11,7 @@ Feature: Ordinary faults lose nothing
       Given 4 researchers, each with a project of 20 spheroid images
       When they all segment their projects and the database <fault> while the jobs run
       Then every job succeeds exactly once, and none failed
+      And no finished work was done again
       And each researcher saw, live, every event of their own jobs in order and none of anyone else's
       And requests made while the database was away were told "unavailable", with a time to retry
       And its readiness check said it was not ready while the database was away
@@ -25,7 +26,9 @@ Feature: Ordinary faults lose nothing
       Given 4 researchers, each with a project of 20 spheroid images
       When they all segment their projects and every database connection is dropped while the jobs run
       Then every job succeeds exactly once, and none failed
+      And no finished work was done again
       And each researcher saw, live, every event of their own jobs in order and none of anyone else's
+      And the events reached the researchers within a second of the change they report
       And the service recovered within a bound set by its lease, poll interval and backoff
 
   Rule: the inference server may restart; its jobs wait for it instead of failing

@@ -27,6 +27,9 @@ from .processes import RUN_ID
 _names = itertools.count(1)
 _image_seeds = itertools.count(synthetic.EVAL_SEED_BASE + 10_000)
 PASSWORD = "correct horse battery"
+FINAL_EVENT_TYPES = {"job.succeeded", "job.failed", "job.cancelled"}
+# batch.completed is committed in the transaction of its batch's last final event: it arrives with it.
+BATCH_COMPLETED_S = 5.0
 
 
 @dataclass
@@ -103,13 +106,15 @@ class Researcher:
                                    describe=f"batch.completed of {self.name}'s batch {batch_id}")
 
     async def wait_for_batches(self, timeout: float) -> None:
-        """Until every batch this researcher submitted has its batch.completed event."""
+        """Until every job of every batch this researcher submitted has its final event (``timeout``),
+        and then each batch its batch.completed - which is written with its last job's final event, so it
+        must follow within ``BATCH_COMPLETED_S``, not after the whole bound."""
         wanted = {b["batch_id"] for b in self.batches}
-
-        def done(events: list[dict]) -> bool:
-            return wanted <= {e["batch_id"] for e in events if e["type"] == "batch.completed"}
-
-        await self.events.wait_for(done, timeout, describe=f"batch.completed of {self.name}'s batches {sorted(wanted)}")
+        jobs = {j for b in self.batches for j in b["job_ids"]}
+        await self.events.wait_for(lambda evs: jobs <= {e["job_id"] for e in evs if e["type"] in FINAL_EVENT_TYPES}, timeout,
+                                   describe=f"a final event for each of {self.name}'s {len(jobs)} jobs")
+        await self.events.wait_for(lambda evs: wanted <= {e["batch_id"] for e in evs if e["type"] == "batch.completed"}, BATCH_COMPLETED_S,
+                                   describe=f"batch.completed of {self.name}'s batches {sorted(wanted)}, whose jobs have all ended")
 
     async def mask_of(self, image: UploadedImage) -> np.ndarray:
         png = await self.api.mask(image.id)

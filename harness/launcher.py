@@ -22,6 +22,9 @@ from .processes import ManagedProcess, ProcessFailed, python_module
 from .waiting import WaitTimeout, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
+# Where the services' code is imported from (their working directory): the checkout, or a scratch
+# copy with a seeded defect (scripts/mutants.py).
+SYSTEM_ROOT = Path(os.environ.get("PARASEG_SYSTEM_ROOT", ROOT))
 
 
 def http_status(url: str, timeout: float = 2.0) -> int:
@@ -71,7 +74,7 @@ class SystemUnderTest:
     # ------------------------------------------------------------ start
     def _spawn(self, name: str, module: str, env: dict[str, str]) -> ManagedProcess:
         base = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "INFERENCE_URL", "PORT", "HOST"))}
-        proc = ManagedProcess(name, python_module(module), base | env | self.config.extra_env, self.log_dir / f"{name}.log", ROOT)
+        proc = ManagedProcess(name, python_module(module), base | env | self.config.extra_env, self.log_dir / f"{name}.log", SYSTEM_ROOT)
         return proc.start()
 
     def _await_http(self, proc: ManagedProcess) -> str:

@@ -150,6 +150,15 @@ async def page_signed_in(context, researcher: Researcher, base_url: str | None =
     return page
 
 
+async def taken_up_again(context, researcher: Researcher, jobs: set[int]) -> None:
+    """Until each of ``jobs`` (a killed worker's) has started again: once its lease runs out, the next
+    poll takes it back and claims it, so within a lease and two polls, not the batch's whole bound."""
+    config = context.system.config
+    bound = config.lease_s + 2 * config.poll_interval_s
+    await researcher.events.wait_for(lambda evs: all(sum(e["type"] == "job.started" and e["job_id"] == j for e in evs) >= 2 for j in jobs),
+                                     bound, describe=f"jobs {sorted(jobs)} to be started again within a lease and two polls ({bound:g} s)")
+
+
 # ---------------------------------------------------------------- processes
 def freeze(context, processes: list[ManagedProcess]) -> None:
     """SIGSTOP, as a hung machine would; resumed when the scenario ends if a step has not done it."""

@@ -86,6 +86,12 @@ async def step_slow_passes(context):
     context.slow_pass_s = await chaos.slow_inference(context, passes=jobs)
 
 
+@then("no finished work was done again")
+async def step_no_work_redone(context):
+    again = [(j["id"], j["attempts"]) for j in context.jobs if j["attempts"] != 1]
+    assert not again, f"jobs run more than once (id, attempts): a finished result was lost and its work redone: {again}"
+
+
 @then("no job was taken from the worker that started it")
 async def step_nobody_took_over(context):
     jobs = context.jobs

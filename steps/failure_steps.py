@@ -15,6 +15,7 @@ async def step_kill_worker_mid_job(context):
     await scenario.wait_for_all_running_slots(context, r, batch)
     context.victim, context.victim_jobs = await scenario.kill_a_worker_holding_jobs(context, r, batch)
     scenario.resume_inference(context)
+    await scenario.taken_up_again(context, r, context.victim_jobs)
     await r.wait_for_batches(scenario.BATCH_TIMEOUT_S)
 
 
