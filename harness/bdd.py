@@ -76,25 +76,31 @@ def running_system(context, config: SystemConfig | None = None):
 
 
 @fixture
-def system_behind_proxies(context):
-    """For a feature about the network: a system of its own whose database and inference links pass
-    through fault proxies, on a database of its own (the run's other workers never see its jobs)."""
-    name = f"network_{RUN_ID}"
+def system_of_its_own(context, purpose: str, proxied: bool):
+    """For a feature that breaks things: a system of its own, on a database of its own (the run's
+    other workers never see its jobs, and whatever a fault leaves behind goes with it).  With
+    ``proxied``, its database and inference links pass through fault proxies."""
+    name = f"{purpose}_{RUN_ID}"
     admin_url = context.database.url
     context.loop.run_until_complete(create_database(admin_url, name))
     host, port = urllib.parse.urlsplit(admin_url).hostname, urllib.parse.urlsplit(admin_url).port
-    proxies = Proxies(database=FaultProxy("postgres", host, port).start())
-    url = admin_url.rsplit("/", 1)[0].replace(f"{host}:{port}", f"127.0.0.1:{proxies.database.port}") + f"/{name}"
-    system = SystemUnderTest(url, context.log_dir / "network", SystemConfig(apis=2, lease_s=4.0, retry_backoff_s=0.2),
-                             route_inference=proxies.route_inference)
+    proxies = Proxies(database=FaultProxy("postgres", host, port).start()) if proxied else None
+    via = f"127.0.0.1:{proxies.database.port}" if proxied else f"{host}:{port}"
+    url = admin_url.rsplit("/", 1)[0].replace(f"{host}:{port}", via) + f"/{name}"
+    system = SystemUnderTest(url, context.log_dir / purpose,
+                             SystemConfig(apis=2, lease_s=4.0, retry_backoff_s=0.2, inference_fault_injection=True),
+                             route_inference=proxies.route_inference if proxied else None)
     try:
         system.start()
-        print(f"system behind fault proxies started: queue {system.api_url}, database via :{proxies.database.port}", flush=True)
-        context.system, context.proxies = system, proxies
+        print(f"a system of its own for the {purpose} feature: queue {system.api_url}, database {via}/{name}", flush=True)
+        context.system = system
+        if proxied:
+            context.proxies = proxies
         yield system
     finally:
         system.stop()
-        proxies.stop()
+        if proxied:
+            proxies.stop()
         context.loop.run_until_complete(drop_database(admin_url, name))
 
 
@@ -147,7 +153,9 @@ def before_all(context) -> None:
 
 def before_feature(context, feature: Feature) -> None:
     if "network" in feature.tags:
-        use_fixture(system_behind_proxies, context)
+        use_fixture(system_of_its_own, context, "network", proxied=True)
+    elif "chaos" in feature.tags:
+        use_fixture(system_of_its_own, context, "chaos", proxied=False)
 
 
 def before_scenario(context, scenario: Scenario) -> None:
