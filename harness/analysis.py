@@ -92,6 +92,13 @@ def timeline_png(completions: Mapping[str, Sequence[float]], title: str, t0: flo
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
+    return figure_png(fig)
+
+
+def figure_png(fig) -> bytes:
+    """A matplotlib figure as PNG bytes (the figure is closed)."""
+    import matplotlib.pyplot as plt
+
     buf = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buf, format="png")

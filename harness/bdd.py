@@ -83,7 +83,8 @@ def system_of_its_own(context, purpose: str, proxied: bool):
     name = f"{purpose}_{RUN_ID}"
     admin_url = context.database.url
     context.loop.run_until_complete(create_database(admin_url, name))
-    host, port = urllib.parse.urlsplit(admin_url).hostname, urllib.parse.urlsplit(admin_url).port
+    parts = urllib.parse.urlsplit(admin_url)
+    host, port = parts.hostname, parts.port
     proxies = Proxies(database=FaultProxy("postgres", host, port).start()) if proxied else None
     via = f"127.0.0.1:{proxies.database.port}" if proxied else f"{host}:{port}"
     url = admin_url.rsplit("/", 1)[0].replace(f"{host}:{port}", via) + f"/{name}"

@@ -12,7 +12,6 @@ Where NVML sees a GPU, its memory is sampled too.
 from __future__ import annotations
 
 import asyncio
-import io
 import time
 from dataclasses import dataclass, field
 
@@ -22,6 +21,7 @@ import psutil
 from system.inference.gpu import GpuProbe
 
 from .actors import Researcher, everyone
+from .analysis import figure_png
 from .processes import ManagedProcess
 from .scenario import BATCH_TIMEOUT_S
 from .waiting import async_wait_until
@@ -147,8 +147,4 @@ def soak_png(soak: Soak) -> bytes:
     mem.legend(fontsize="small", ncol=3)
     for ax in (mem, fds, db):
         ax.grid(alpha=0.3)
-    buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return buf.getvalue()
+    return figure_png(fig)

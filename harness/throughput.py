@@ -9,7 +9,6 @@ compared with.
 from __future__ import annotations
 
 import asyncio
-import io
 import time
 
 import torch
@@ -19,6 +18,7 @@ from system.inference import preprocess
 from system.inference.models import INPUT_SIZE
 from system.inference.registry import ModelRegistry
 
+from .analysis import figure_png
 from .inference_client import InferenceClient
 
 
@@ -107,8 +107,4 @@ def series_png(rows: list[dict], key: str, label: str) -> bytes:
     ax.set_xlabel("seconds")
     ax.set_ylabel(label)
     ax.grid(alpha=0.3)
-    buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return buf.getvalue()
+    return figure_png(fig)

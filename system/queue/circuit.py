@@ -14,10 +14,11 @@ import time
 from collections.abc import Callable
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
+COOLDOWN_S, MAX_COOLDOWN_S = 0.25, 2.0
 
 
 class Circuit:
-    def __init__(self, threshold: int = 3, cooldown_s: float = 0.25, max_cooldown_s: float = 2.0, probe_timeout_s: float = 60.0,
+    def __init__(self, threshold: int = 3, cooldown_s: float = COOLDOWN_S, max_cooldown_s: float = MAX_COOLDOWN_S, probe_timeout_s: float = 60.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         if threshold < 1 or cooldown_s <= 0 or max_cooldown_s < cooldown_s:
             raise ValueError("threshold >= 1, 0 < cooldown_s <= max_cooldown_s")

@@ -9,6 +9,7 @@ import uuid
 import asyncpg
 import pytest
 
+from harness.postgres import create_database, drop_database
 from system.queue import jobstore
 from system.queue.sql import migrate
 
@@ -19,11 +20,9 @@ _names = itertools.count()
 async def own_database(database):
     """A database of this module's own: the session's system runs workers that would claim these jobs."""
     name = f"jobstore_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(database.url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
+    await create_database(database.url, name)
     yield database.url.rsplit("/", 1)[0] + f"/{name}"
-    await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    await admin.close()
+    await drop_database(database.url, name)
 
 
 @pytest.fixture
