@@ -61,8 +61,9 @@ class ApiClient:
         self.token = body["token"]
         return body
 
-    async def create_project(self, name: str) -> dict:
-        return await self.expect(201, "POST", "/api/projects", json={"name": name})
+    async def create_project(self, name: str, pixel_size_um: float | None = None) -> dict:
+        body = {"name": name} if pixel_size_um is None else {"name": name, "pixel_size_um": pixel_size_um}
+        return await self.expect(201, "POST", "/api/projects", json=body)
 
     async def upload(self, project_id: int, files: list[tuple[str, bytes]]) -> list[dict]:
         return await self.expect(201, "POST", f"/api/projects/{project_id}/images", data=upload_form(files))
@@ -91,6 +92,15 @@ class ApiClient:
     async def polygons(self, image_id: int) -> dict:
         return await self.expect(200, "GET", f"/api/images/{image_id}/polygons")
 
+    async def measurements(self, image_id: int) -> dict:
+        return await self.expect(200, "GET", f"/api/images/{image_id}/measurements")
+
+    async def measurements_csv(self, project_id: int) -> str:
+        response = await self.request("GET", f"/api/projects/{project_id}/measurements.csv")
+        if response.status != 200 or not response.headers.get("Content-Type", "").startswith("text/csv"):
+            raise ApiError(f"measurements of project {project_id}", response)
+        return response.raw.decode()
+
     async def cancel(self, batch_id: int) -> dict:
         return await self.expect(200, "POST", f"/api/batches/{batch_id}/cancel")
 
@@ -110,7 +120,8 @@ def reading_paths(project: int, image: int, batch: int, job: int) -> dict[str, s
     return {
         "project": f"/api/projects/{project}", "project's images": f"/api/projects/{project}/images",
         "image": f"/api/images/{image}", "image file": f"/api/images/{image}/file", "mask": f"/api/images/{image}/mask",
-        "outlines": f"/api/images/{image}/polygons", "batch": f"/api/batches/{batch}", "job": f"/api/jobs/{job}",
+        "outlines": f"/api/images/{image}/polygons", "measurements": f"/api/images/{image}/measurements",
+        "project's measurements": f"/api/projects/{project}/measurements.csv", "batch": f"/api/batches/{batch}", "job": f"/api/jobs/{job}",
     }
 
 

@@ -25,6 +25,10 @@ EVENT_TYPES = ("job.queued", "job.started", "job.succeeded", "job.failed", "job.
 USERNAME_PATTERN = r"[A-Za-z0-9_.-]{3,64}"
 MIN_PASSWORD, MAX_PASSWORD = 8, 128
 MAX_PROJECT_NAME = 200
+MAX_PIXEL_SIZE_UM = 1000  # a project's optional pixel size, in micrometres (> 0)
+# GET /api/projects/{id}/measurements.csv: its header row, in this order.
+CSV_COLUMNS = ("image_id", "filename", "model_used", "index", "area_px", "perimeter_px", "equivalent_diameter_px",
+               "circularity", "area_um2", "equivalent_diameter_um")
 
 # ---------------------------------------------------------------- images
 MAX_FILES = 100

@@ -13,6 +13,7 @@ import torch
 
 from ..common import images
 from ..common.images import InvalidImage
+from ..common.measure import outlines
 
 # Below this a micrograph holds no spheroid the networks could outline.
 MIN_SIDE = 16
@@ -55,25 +56,10 @@ def to_mask(logits: torch.Tensor, height: int, width: int, threshold: float) -> 
     return np.where(big > cut, 255, 0).astype(np.uint8)
 
 
-def polygons(mask: np.ndarray, min_area: float = 4.0) -> list[dict]:
+def polygons(mask: np.ndarray) -> list[dict]:
     """Outlines of a 0/255 mask: external boundaries and the holes inside them."""
-    contours, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-    out: list[dict] = []
-    if hierarchy is None:
-        return out
-    for contour, (_next, _prev, _child, parent) in zip(contours, hierarchy[0], strict=False):
-        if len(contour) < 3 or cv2.contourArea(contour) < min_area:
-            continue
-        simplified = cv2.approxPolyDP(contour, 0.75, True)
-        if len(simplified) < 3:
-            simplified = contour
-        out.append(
-            {
-                "type": "external" if parent < 0 else "internal",
-                "points": simplified.reshape(-1, 2).tolist(),
-            }
-        )
-    return out
+    return [{"type": "external" if external else "internal", "points": points.reshape(-1, 2).tolist()}
+            for points, external in outlines(mask)]
 
 
 def encode_png(mask: np.ndarray) -> bytes:

@@ -6,12 +6,10 @@ Each handler checks what the client sent, calls one method of the store
 
 from __future__ import annotations
 
-import math
-
 from aiohttp import web
 
 from ..common.http import ApiError, read_json
-from ..contract import DEFAULT_MODEL, DEFAULT_THRESHOLD, MAX_ID, MAX_PROJECT_NAME, MAX_THRESHOLD, MIN_THRESHOLD, MODELS
+from ..contract import DEFAULT_MODEL, DEFAULT_THRESHOLD, MAX_ID, MAX_PIXEL_SIZE_UM, MAX_PROJECT_NAME, MAX_THRESHOLD, MIN_THRESHOLD, MODELS
 from . import auth
 from .keys import STORE
 from .uploads import read_uploads
@@ -58,19 +56,22 @@ async def login(request: web.Request) -> web.Response:
 # ----------------------------------------------------------------- projects and images
 
 
-def parse_project(body: dict) -> str:
+def parse_project(body: dict) -> tuple[str, float | None]:
     name = body.get("name")
     if not isinstance(name, str) or not 1 <= len(name) <= MAX_PROJECT_NAME:
         raise ApiError(400, "invalid_request", f"name must be a string of 1-{MAX_PROJECT_NAME} characters")
     if "\x00" in name:
         raise ApiError(400, "invalid_request", "name must not contain NUL characters")
-    return name
+    size = body.get("pixel_size_um")
+    if size is not None and (type(size) not in (int, float) or not 0 < size <= MAX_PIXEL_SIZE_UM):  # NaN compares false
+        raise ApiError(400, "invalid_request", f"pixel_size_um must be a positive number of at most {MAX_PIXEL_SIZE_UM}, or null")
+    return name, None if size is None else float(size)
 
 
 @routes.post("/api/projects")
 async def create_project(request: web.Request) -> web.Response:
-    name = parse_project(await read_json(request))
-    return web.json_response(await store(request).create_project(user_id(request), name), status=201)
+    name, pixel_size_um = parse_project(await read_json(request))
+    return web.json_response(await store(request).create_project(user_id(request), name, pixel_size_um), status=201)
 
 
 @routes.get("/api/projects")
@@ -117,6 +118,19 @@ async def get_polygons(request: web.Request) -> web.Response:
     return web.json_response(await store(request).polygons(user_id(request), path_id(request)))
 
 
+@routes.get(r"/api/images/{id:\d+}/measurements")
+async def get_measurements(request: web.Request) -> web.Response:
+    return web.json_response(await store(request).measurements(user_id(request), path_id(request)))
+
+
+@routes.get(r"/api/projects/{id:\d+}/measurements.csv")
+async def get_measurements_csv(request: web.Request) -> web.Response:
+    project_id = path_id(request)
+    text = await store(request).measurements_csv(user_id(request), project_id)
+    return web.Response(text=text, content_type="text/csv", charset="utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="project-{project_id}-measurements.csv"'})
+
+
 # ----------------------------------------------------------------- segmentation
 
 
@@ -134,7 +148,7 @@ def parse_segmentation(body: dict) -> tuple[list[int] | None, str, float]:
     if model not in MODELS:
         raise ApiError(400, "unknown_model", f"there is no model named {model[:64]!r}; known: {', '.join(MODELS)}")
     threshold = body.get("threshold", DEFAULT_THRESHOLD)
-    if type(threshold) not in (int, float) or not math.isfinite(threshold) or not MIN_THRESHOLD <= threshold <= MAX_THRESHOLD:
+    if type(threshold) not in (int, float) or not MIN_THRESHOLD <= threshold <= MAX_THRESHOLD:  # NaN compares false; a huge int too
         raise ApiError(400, "invalid_request", f"threshold must be a number from {MIN_THRESHOLD} to {MAX_THRESHOLD}")
     return image_ids, model, float(threshold)
 

@@ -86,10 +86,14 @@ async def renew(conn: asyncpg.Connection, job: ClaimedJob, lease_s: float) -> bo
     return await conn.fetchval(q("renew_lease"), job.id, job.lease_token, lease_s) is not None
 
 
-async def complete(conn: asyncpg.Connection, job: ClaimedJob, model_used: str, mask_png: bytes, polygons: list) -> bool:
-    """Store the result and mark the job succeeded; False (and nothing written) if the lease was lost."""
+async def complete(
+    conn: asyncpg.Connection, job: ClaimedJob, model_used: str, mask_png: bytes, polygons: list, measurements: list
+) -> bool:
+    """Store the result (mask, outlines, the spheroids' measurements) and mark the job succeeded;
+    False (and nothing written) if the lease was lost."""
     async with conn.transaction():
-        row = await conn.fetchrow(q("complete_job"), job.id, job.lease_token, model_used, mask_png, json.dumps(polygons))
+        row = await conn.fetchrow(q("complete_job"), job.id, job.lease_token, model_used, mask_png, json.dumps(polygons),
+                                  json.dumps(measurements))
         if row is None:
             return False
         await _after_final(conn, [row], model_used=model_used)

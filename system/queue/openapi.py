@@ -15,6 +15,7 @@ from functools import cache
 
 from ..contract import (
     BATCH_STATUSES,
+    CSV_COLUMNS,
     DEFAULT_MODEL,
     DEFAULT_THRESHOLD,
     EVENT_TYPES,
@@ -23,6 +24,7 @@ from ..contract import (
     MAX_FILES,
     MAX_ID,
     MAX_PASSWORD,
+    MAX_PIXEL_SIZE_UM,
     MAX_PROJECT_NAME,
     MAX_SIDE,
     MAX_THRESHOLD,
@@ -96,11 +98,15 @@ def _link(op_id: str, id_from: str, description: str, body: object | None = None
 
 
 SEGMENTATION = _obj({"status": {"enum": list(JOB_STATUSES)}, "model": {"enum": list(MODELS)},
-                     "model_used": {"type": ["string", "null"]}, "polygon_count": {"type": ["integer", "null"], "minimum": 0}, "job_id": _ID})
+                     "model_used": {"type": ["string", "null"]}, "polygon_count": {"type": ["integer", "null"], "minimum": 0},
+                     "spheroid_count": {"type": ["integer", "null"], "minimum": 0, "description": "outer outlines; null until a job succeeded"},
+                     "job_id": _ID})
 IMAGE = _obj({"id": _ID, "filename": _STR, "width": _SIDE, "height": _SIDE, "segmentation": {"oneOf": [{"type": "null"}, SEGMENTATION]}})
 IMAGE_WITH_PROJECT = IMAGE | {"properties": IMAGE["properties"] | {"project_id": _ID}, "required": [*IMAGE["required"], "project_id"]}
-PROJECT = _obj({"id": _ID, "name": _STR, "image_count": _COUNT, "created_at": _TS})
-NEW_PROJECT = _obj({"id": _ID, "name": _STR, "created_at": _TS})
+_PIXEL_SIZE = {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": MAX_PIXEL_SIZE_UM,
+               "description": "micrometres per pixel; null: unknown, and measurements are in pixels only"}
+PROJECT = _obj({"id": _ID, "name": _STR, "pixel_size_um": _PIXEL_SIZE, "image_count": _COUNT, "created_at": _TS})
+NEW_PROJECT = _obj({"id": _ID, "name": _STR, "pixel_size_um": _PIXEL_SIZE, "created_at": _TS})
 COUNTS = {k: _COUNT for k in ("total", "queued", "running", "succeeded", "failed", "cancelled")}
 BATCH = _obj({"id": _ID, "project_id": _ID, "model": {"enum": list(MODELS)}, "status": {"enum": list(BATCH_STATUSES)}, **COUNTS,
               "created_at": _TS, "finished_at": _TS_OR_NULL})
@@ -111,6 +117,16 @@ JOB = _obj({"id": _ID, "batch_id": _ID, "image_id": _ID, "status": {"enum": list
 POINT = {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2}
 POLYGON = _obj({"type": {"enum": list(POLYGON_TYPES)}, "points": {"type": "array", "items": POINT, "minItems": 3}})
 POLYGONS = _obj({"model_used": {"enum": list(MODELS)}, "polygons": {"type": "array", "items": POLYGON}})
+_NUMBER = {"type": "number", "minimum": 0}
+_UM = {"type": ["number", "null"], "minimum": 0, "description": "null when the project has no pixel size"}
+SPHEROID = _obj({"index": {"type": "integer", "minimum": 1}, "area_px": _COUNT, "perimeter_px": _NUMBER, "equivalent_diameter_px": _NUMBER,
+                 "circularity": {"type": "number", "minimum": 0, "maximum": 1}, "centroid": {**POINT, "items": _NUMBER},
+                 "bbox": {"type": "array", "items": _COUNT, "minItems": 4, "maxItems": 4}, "area_um2": _UM, "equivalent_diameter_um": _UM})
+MEASUREMENTS = _obj({"model_used": {"enum": list(MODELS)}, "pixel_size_um": _PIXEL_SIZE,
+                     "spheroids": {"type": "array", "items": SPHEROID, "description": "one per outer outline, largest first"}})
+CSV = {"content": {"text/csv": {"schema": _STR}}}
+
+
 def _example(body: dict, example: dict) -> dict:
     return {"content": {"application/json": body["content"]["application/json"] | {"example": example}}}
 
@@ -128,8 +144,9 @@ SEGMENT_REQUEST = _json(_obj({
     "threshold": {"type": "number", "minimum": MIN_THRESHOLD, "maximum": MAX_THRESHOLD, "default": DEFAULT_THRESHOLD}}, required=[], extra=True))
 SEGMENT_REQUEST = _example(SEGMENT_REQUEST, {"model": "unet", "threshold": DEFAULT_THRESHOLD})
 NEW_PROJECT_REQUEST = _example(_json(_obj({"name": {"type": "string", "minLength": 1, "maxLength": MAX_PROJECT_NAME, "pattern": NO_NUL,
-                                                    "description": "any text but the NUL character"}}, extra=True)),
-                               {"name": "spheroids, day 3"})
+                                                    "description": "any text but the NUL character"},
+                                           "pixel_size_um": _PIXEL_SIZE}, required=["name"], extra=True)),
+                               {"name": "spheroids, day 3", "pixel_size_um": 0.65})
 STORED = {"type": "array", "minItems": 1, "maxItems": MAX_FILES, "items": _obj({"id": _ID, "filename": _STR, "width": _SIDE, "height": _SIDE})}
 QUEUED = _obj({"batch_id": _ID, "job_ids": {"type": "array", "minItems": 1, "items": _ID}})
 QUEUE = _obj({"mine": _obj({"queued": _COUNT, "running": _COUNT}), "total": _obj({"queued": _COUNT, "running": _COUNT}), "workers": _COUNT})
@@ -146,12 +163,14 @@ _PROJECT_LINKS = {
     "GetProject": _link("getProject", "$response.body#/id", "the project just created"),
     "ListImages": _link("listImages", "$response.body#/id", "its images"),
     "UploadImages": _link("uploadImages", "$response.body#/id", "add images to it"),
+    "GetMeasurementsCsv": _link("getMeasurementsCsv", "$response.body#/id", "its measurements as CSV"),
 }  # (no link to segment it: a new project has no images yet; its images and GET /api/projects lead there)
 _IMAGE_LINKS = {
     "GetImage": _link("getImage", "$response.body#/0/id", "the first image"),
     "GetImageFile": _link("getImageFile", "$response.body#/0/id", "its original bytes"),
     "GetMask": _link("getMask", "$response.body#/0/id", "its latest mask"),
     "GetPolygons": _link("getPolygons", "$response.body#/0/id", "its latest outlines"),
+    "GetMeasurements": _link("getMeasurements", "$response.body#/0/id", "its spheroids' measurements"),
 }
 _BATCH_LINKS = {
     "GetBatch": _link("getBatch", "$response.body#/batch_id", "the batch's progress"),
@@ -194,6 +213,13 @@ def spec() -> dict:
         "/api/images/{id}/polygons": {"get": _op("The latest outlines", (200, _json(POLYGONS)),
                                                  {404: None, 409: "not_ready: no segmentation of the image has succeeded yet"},
                                                  params=_path_id("image"), op_id="getPolygons")},
+        "/api/images/{id}/measurements": {"get": _op(
+            "The latest segmentation's spheroids: one per outer outline, largest first, measured once when the job succeeded",
+            (200, _json(MEASUREMENTS)), {404: None, 409: "not_ready: no segmentation of the image has succeeded yet"},
+            params=_path_id("image"), op_id="getMeasurements")},
+        "/api/projects/{id}/measurements.csv": {"get": _op(
+            "Every spheroid of every segmented image of the project, one row each, after a header row: " + ",".join(CSV_COLUMNS),
+            (200, CSV), (404,), params=_path_id("project"), op_id="getMeasurementsCsv")},
         "/api/projects/{id}/segmentations": {"post": _op(
             "Queue one segmentation job per image", (202, _json(QUEUED)),
             {400: "invalid_request (also: the project has no images yet) or unknown_model", 404: "not_found: the project, or an image "

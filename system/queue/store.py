@@ -10,12 +10,17 @@ answers exactly as a missing one: 404 ``not_found``.
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import io
 import json
 from collections.abc import Sequence
 
 import asyncpg
 
 from ..common.http import ApiError
+from ..common.measure import decode_mask, in_micrometres, measure
+from ..contract import CSV_COLUMNS
 from . import jobstore
 from .db import Database
 from .sql import q
@@ -33,16 +38,27 @@ def iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+async def _spheroids(conn: asyncpg.Connection, row) -> list[dict]:
+    """A result's stored measurements; a result stored before results carried them is measured now, once."""
+    if row["measurements"] is not None:
+        return json.loads(row["measurements"])
+    spheroids = await asyncio.to_thread(measure, decode_mask(await conn.fetchval(q("result_mask"), row["job_id"])))
+    await conn.execute(q("store_measurements"), row["job_id"], json.dumps(spheroids))
+    return spheroids
+
+
 # ---------------------------------------------------------------- row -> JSON
 def project_json(row) -> dict:
-    return {"id": row["id"], "name": row["name"], "image_count": row["image_count"], "created_at": iso(row["created_at"])}
+    return {"id": row["id"], "name": row["name"], "pixel_size_um": row["pixel_size_um"], "image_count": row["image_count"],
+            "created_at": iso(row["created_at"])}
 
 
 def image_json(row, with_project: bool = False) -> dict:
     seg = None
     if row["job_id"] is not None:
         seg = {"status": row["status"], "model": row["model"], "model_used": row["model_used"],
-               "polygon_count": row["polygon_count"], "job_id": row["job_id"]}
+               "polygon_count": row["polygon_count"],
+               "spheroid_count": row["spheroid_count"] if row["polygon_count"] is not None else None, "job_id": row["job_id"]}
     body = {"id": row["id"], "filename": row["filename"], "width": row["width"], "height": row["height"], "segmentation": seg}
     if with_project:
         body["project_id"] = row["project_id"]
@@ -103,10 +119,10 @@ class Store:
             return await conn.fetchval(q("user_for_token"), token_hash)
 
     # ------------------------------------------------------------ projects and images
-    async def create_project(self, uid: int, name: str) -> dict:
+    async def create_project(self, uid: int, name: str, pixel_size_um: float | None) -> dict:
         async with self.db.connection() as conn:
-            row = await conn.fetchrow(q("create_project"), uid, name)
-        return {"id": row["id"], "name": row["name"], "created_at": iso(row["created_at"])}
+            row = await conn.fetchrow(q("create_project"), uid, name, pixel_size_um)
+        return {"id": row["id"], "name": row["name"], "pixel_size_um": row["pixel_size_um"], "created_at": iso(row["created_at"])}
 
     async def projects(self, uid: int) -> list[dict]:
         async with self.db.connection() as conn:
@@ -158,9 +174,13 @@ class Store:
 
     async def _latest_result(self, uid: int, image_id: int, statement: str) -> asyncpg.Record:
         async with self.db.connection() as conn:
-            if not await conn.fetchval(q("own_image"), uid, image_id):
-                raise not_found("image")
-            row = await conn.fetchrow(statement, image_id)
+            return await self._latest_result_on(conn, uid, image_id, statement)
+
+    @staticmethod
+    async def _latest_result_on(conn: asyncpg.Connection, uid: int, image_id: int, statement: str) -> asyncpg.Record:
+        if not await conn.fetchval(q("own_image"), uid, image_id):
+            raise not_found("image")
+        row = await conn.fetchrow(statement, image_id)
         if row is None:
             raise ApiError(409, "not_ready", "no segmentation of this image has succeeded yet")
         return row
@@ -171,6 +191,27 @@ class Store:
     async def polygons(self, uid: int, image_id: int) -> dict:
         row = await self._latest_result(uid, image_id, q("latest_polygons"))
         return {"model_used": row["model_used"], "polygons": json.loads(row["polygons"])}
+
+    async def measurements(self, uid: int, image_id: int) -> dict:
+        async with self.db.connection() as conn:
+            row = await self._latest_result_on(conn, uid, image_id, q("latest_measurements"))
+            spheroids = await _spheroids(conn, row)
+        return {"model_used": row["model_used"], "pixel_size_um": row["pixel_size_um"],
+                "spheroids": [in_micrometres(s, row["pixel_size_um"]) for s in spheroids]}
+
+    async def measurements_csv(self, uid: int, project_id: int) -> str:
+        """One row per spheroid of every segmented image of the project (``CSV_COLUMNS``)."""
+        out = io.StringIO()
+        table = csv.writer(out, lineterminator="\r\n")
+        table.writerow(CSV_COLUMNS)
+        async with self.db.connection() as conn:
+            if not await conn.fetchval(q("own_project"), uid, project_id):
+                raise not_found("project")
+            for row in await conn.fetch(q("project_measurements"), uid, project_id):
+                for spheroid in await _spheroids(conn, row):
+                    values = dict(row) | in_micrometres(spheroid, row["pixel_size_um"])
+                    table.writerow(["" if values[c] is None else values[c] for c in CSV_COLUMNS])
+        return out.getvalue()
 
     # ------------------------------------------------------------ segmentation
     async def segment(self, uid: int, project_id: int, image_ids: list[int] | None, model: str, threshold: float) -> dict:

@@ -63,7 +63,7 @@ async def test_jobs_finishing_at_once_complete_their_batch_exactly_once(pool):
 
         async def finish(job):
             async with pool.acquire() as conn:
-                assert await jobstore.complete(conn, job, "unet", b"png", [])
+                assert await jobstore.complete(conn, job, "unet", b"png", [], [])
 
         await asyncio.gather(*(finish(j) for j in jobs))
         async with pool.acquire() as conn:
@@ -120,7 +120,7 @@ async def test_a_lost_lease_cannot_overwrite_the_new_owners_result(pool):
         new = await jobstore.claim(conn, "new", 4, 30)
         assert new.id == old.id and new.attempts == 2
         assert not await jobstore.renew(conn, old, 30)
-        assert not await jobstore.complete(conn, old, "unet", b"old", [])
-        assert await jobstore.complete(conn, new, "unet", b"new", [])
-        assert not await jobstore.complete(conn, new, "unet", b"again", [])
+        assert not await jobstore.complete(conn, old, "unet", b"old", [], [])
+        assert await jobstore.complete(conn, new, "unet", b"new", [], [])
+        assert not await jobstore.complete(conn, new, "unet", b"again", [], [])
         assert await conn.fetchval("SELECT mask_png FROM results WHERE job_id = $1", new.id) == b"new"

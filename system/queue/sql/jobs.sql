@@ -78,6 +78,7 @@ RETURNING id;
 
 -- complete_job --
 -- Mark the job succeeded and store its result, only while $2 is still its lease.
+-- $3 model used, $4 mask PNG, $5 outlines, $6 the spheroids' measurements
 WITH done AS (
     UPDATE jobs
     SET status = 'succeeded', model_used = $3, finished_at = clock_timestamp(),
@@ -85,8 +86,8 @@ WITH done AS (
     WHERE id = $1 AND lease_token = $2 AND status = 'running'
     RETURNING id, batch_id, image_id, project_id, user_id, status
 ), stored AS (
-    INSERT INTO results (job_id, image_id, model_used, mask_png, polygons)
-    SELECT id, image_id, $3, $4, $5::jsonb FROM done
+    INSERT INTO results (job_id, image_id, model_used, mask_png, polygons, measurements)
+    SELECT id, image_id, $3, $4, $5::jsonb, $6::jsonb FROM done
 )
 SELECT * FROM done;
 

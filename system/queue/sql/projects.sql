@@ -3,11 +3,12 @@
 -- ($1), so another user's resource reads exactly as a missing one.
 
 -- create_project --
-INSERT INTO projects (user_id, name) VALUES ($1, $2) RETURNING id, name, created_at, 0::bigint AS image_count;
+INSERT INTO projects (user_id, name, pixel_size_um) VALUES ($1, $2, $3)
+RETURNING id, name, pixel_size_um, created_at, 0::bigint AS image_count;
 
 -- projects --
 -- The caller's projects, or only project $2 when it is given.
-SELECT p.id, p.name, p.created_at, (SELECT count(*) FROM images i WHERE i.project_id = p.id) AS image_count
+SELECT p.id, p.name, p.pixel_size_um, p.created_at, (SELECT count(*) FROM images i WHERE i.project_id = p.id) AS image_count
 FROM projects p
 WHERE p.user_id = $1 AND ($2::bigint IS NULL OR p.id = $2)
 ORDER BY p.id;
@@ -28,10 +29,11 @@ ORDER BY n
 RETURNING id, filename, width, height;
 
 -- images --
--- Images with their latest job and its outline count: project $2's, or only image $3.
+-- Images with their latest job, its outlines and spheroids counted: project $2's, or only image $3.
 SELECT i.id, i.project_id, i.filename, i.width, i.height,
        j.id AS job_id, j.status, j.model, j.model_used,
-       jsonb_array_length(r.polygons) AS polygon_count
+       jsonb_array_length(r.polygons) AS polygon_count,
+       (SELECT count(*) FROM jsonb_array_elements(r.polygons) o WHERE o->>'type' = 'external') AS spheroid_count
 FROM images i
 LEFT JOIN LATERAL (SELECT * FROM jobs WHERE jobs.image_id = i.id ORDER BY id DESC LIMIT 1) j ON true
 LEFT JOIN results r ON r.job_id = j.id
@@ -50,6 +52,28 @@ SELECT mask_png FROM results WHERE image_id = $1 ORDER BY job_id DESC LIMIT 1;
 
 -- latest_polygons --
 SELECT model_used, polygons FROM results WHERE image_id = $1 ORDER BY job_id DESC LIMIT 1;
+
+-- latest_measurements --
+-- The image's latest result with its project's pixel size (call own_image first).
+SELECT r.job_id, r.model_used, r.measurements, p.pixel_size_um
+FROM results r JOIN images i ON i.id = r.image_id JOIN projects p ON p.id = i.project_id
+WHERE r.image_id = $1 ORDER BY r.job_id DESC LIMIT 1;
+
+-- result_mask --
+SELECT mask_png FROM results WHERE job_id = $1;
+
+-- store_measurements --
+-- Measurements of a result stored before results carried them (measured once, then kept).
+UPDATE results SET measurements = $2::jsonb WHERE job_id = $1 AND measurements IS NULL;
+
+-- project_measurements --
+-- Every segmented image of project $2 with its latest result's measurements, by image id.
+SELECT i.id AS image_id, i.filename, r.job_id, r.model_used, r.measurements, p.pixel_size_um
+FROM projects p
+JOIN images i ON i.project_id = p.id
+JOIN LATERAL (SELECT * FROM results WHERE results.image_id = i.id ORDER BY job_id DESC LIMIT 1) r ON true
+WHERE p.id = $2 AND p.user_id = $1
+ORDER BY i.id;
 
 -- project_image_ids --
 -- Of project $2's images, those in $3 (all of them when $3 is NULL), by id.

@@ -1,0 +1,111 @@
+"""Outlines of a mask, and the measurements of each spheroid in it.
+
+The inference server draws its outlines with ``outlines`` and the worker
+measures the same outlines with ``measure``, so there is exactly one entry per
+outer outline (``docs/api.md``, Measurements).  The worker measures once, when
+a job succeeds, and stores the numbers with the result.
+
+Per spheroid (an outer outline and the holes inside it):
+
+- ``area_px``: the spheroid's pixels (its holes excluded).  Counting pixels is
+  exact for the mask; a digital disc of radius r holds pi r^2 pixels to
+  within a fraction of a percent once r is ten pixels or more.
+- ``perimeter_px``: the length of the outer outline (``outline_length``).  The
+  outline runs through the centres of the boundary pixels, half a pixel inside
+  the spheroid's edge; moving a closed outline outward by d adds 2 pi d to its
+  length, so the perimeter is the outline's length plus pi.  Holes do not count.
+- ``equivalent_diameter_px``: the diameter of the disc of the same area.
+- ``circularity``: 4 pi area / perimeter^2, 1.0 for a disc (capped at 1.0:
+  digitisation can push a small disc a hair above it).
+- ``centroid`` ``[x, y]`` and ``bbox`` ``[x, y, w, h]`` of the spheroid's pixels.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+MIN_OUTLINE_AREA = 4.0  # px^2 of the outline polygon: smaller specks are noise, neither drawn nor measured
+SIMPLIFY_EPSILON = 0.75  # px: an outline's points stay within this of the pixel boundary
+SMOOTHING = 5  # boundary points averaged to measure an outline's length
+DIGITS = 3  # decimals kept of every measurement
+
+
+def _contours(mask: np.ndarray) -> list[tuple[np.ndarray, bool]]:
+    """``(every boundary point, external)`` of each outline big enough to count, in OpenCV's order."""
+    contours, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
+    if hierarchy is None:
+        return []
+    return [(contour, parent < 0) for contour, (_next, _prev, _child, parent) in zip(contours, hierarchy[0], strict=True)
+            if len(contour) >= 3 and cv2.contourArea(contour) >= MIN_OUTLINE_AREA]
+
+
+def outlines(mask: np.ndarray) -> list[tuple[np.ndarray, bool]]:
+    """``(points, external)`` of every outline of a 0/255 mask, simplified, in OpenCV's order.
+
+    External outlines bound a spheroid; internal ones bound a hole in it.
+    """
+    found = []
+    for contour, external in _contours(mask):
+        simplified = cv2.approxPolyDP(contour, SIMPLIFY_EPSILON, True)
+        found.append((simplified if len(simplified) >= 3 else contour, external))
+    return found
+
+
+def outline_length(contour: np.ndarray) -> float:
+    """The length of a closed pixel outline, its staircase smoothed away.
+
+    Each point is averaged with its neighbours (a window of ``SMOOTHING``
+    points): a digital circle's chain of unit and diagonal steps is longer than
+    the circle; smoothed, its length is within 1% of the true one from a
+    radius of ten pixels up (``tests/unit/test_measure.py``).
+    """
+    points = contour.reshape(-1, 2).astype(np.float64)
+    window = np.arange(SMOOTHING) - SMOOTHING // 2
+    smooth = points[(np.arange(len(points))[:, None] + window[None, :]) % len(points)].mean(axis=1)
+    return float(np.linalg.norm(np.roll(smooth, -1, axis=0) - smooth, axis=1).sum())
+
+
+def measure(mask: np.ndarray) -> list[dict]:
+    """The measurements of every spheroid of a 0/255 mask, largest first, ``index`` from 1."""
+    labels_count, labels, stats, centroids = cv2.connectedComponentsWithStats((mask > 0).astype(np.uint8), connectivity=8)
+    spheroids = []
+    for points, external in _contours(mask):
+        if not external:
+            continue
+        x0, y0 = (int(v) for v in points[0][0])
+        label = int(labels[y0, x0])  # an outer outline's points lie on its spheroid's pixels
+        if not 0 < label < labels_count:  # pragma: no cover - cannot happen for a contour of this mask
+            continue
+        area = int(stats[label, cv2.CC_STAT_AREA])
+        perimeter = outline_length(points) + math.pi
+        x, y, w, h = (int(stats[label, k]) for k in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT))
+        spheroids.append({
+            "area_px": area,
+            "perimeter_px": round(perimeter, DIGITS),
+            "equivalent_diameter_px": round(math.sqrt(4.0 * area / math.pi), DIGITS),
+            "circularity": round(min(1.0, 4.0 * math.pi * area / perimeter**2), DIGITS),
+            "centroid": [round(float(c), DIGITS) for c in centroids[label]],
+            "bbox": [x, y, w, h],
+        })
+    spheroids.sort(key=lambda s: s["area_px"], reverse=True)
+    return [{"index": i, **s} for i, s in enumerate(spheroids, start=1)]
+
+
+def in_micrometres(spheroid: dict, pixel_size_um: float | None) -> dict:
+    """A stored measurement with its ``_um`` fields (null when the project has no pixel size)."""
+    if pixel_size_um is None:
+        return spheroid | {"area_um2": None, "equivalent_diameter_um": None}
+    return spheroid | {
+        "area_um2": round(spheroid["area_px"] * pixel_size_um**2, DIGITS),
+        "equivalent_diameter_um": round(spheroid["equivalent_diameter_px"] * pixel_size_um, DIGITS),
+    }
+
+
+def decode_mask(png: bytes) -> np.ndarray:
+    mask = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
+    if mask is None:
+        raise ValueError("the mask is not a PNG")
+    return mask
