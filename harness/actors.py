@@ -50,13 +50,34 @@ class Researcher:
     images: list[UploadedImage] = field(default_factory=list)
     batches: list[dict] = field(default_factory=list)
 
+    @staticmethod
+    def new_name(label: str = "researcher") -> str:
+        return f"{label}-{RUN_ID}-{next(_names)}"
+
     @classmethod
     async def sign_up(cls, base_url: str, session: aiohttp.ClientSession, label: str = "researcher") -> Researcher:
-        name = f"{label}-{RUN_ID}-{next(_names)}"
+        name = cls.new_name(label)
         api = ApiClient(base_url, session)
         await api.register(name, PASSWORD)
         await api.login(name, PASSWORD)
         return cls(name, api)
+
+    @classmethod
+    async def signed_in(cls, base_url: str, session: aiohttp.ClientSession, name: str) -> Researcher:
+        """A researcher whose account already exists (made in the web page), with the harness's own session."""
+        api = ApiClient(base_url, session)
+        await api.login(name, PASSWORD)
+        return cls(name, api)
+
+    async def adopt(self, samples: dict[str, synthetic.Sample]) -> None:
+        """Take over the project and images the researcher made in the web page: the newest project,
+        its images matched by file name to the ``samples`` they were drawn from."""
+        projects = await self.api.projects()
+        self.project_id = projects[-1]["id"]
+        if self.events is not None:
+            self.events.project_ids.add(self.project_id)
+        for row in await self.api.images(self.project_id):
+            self.images.append(UploadedImage(row["id"], row["filename"], row["width"], row["height"], samples[row["filename"]].mask))
 
     async def listen(self, events_urls: list[str] | None = None) -> None:
         """Open the live event stream on the first of ``events_urls`` (default: where the requests go);

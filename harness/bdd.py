@@ -10,7 +10,6 @@ the run is interrupted.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import time
 import urllib.parse
@@ -22,7 +21,7 @@ from behave.model import Feature, Scenario
 
 from system.inference.gpu import GpuProbe
 
-from . import reporting
+from . import reporting, ui
 from .browser import BrowserPool
 from .launcher import ROOT, SystemConfig, SystemUnderTest
 from .postgres import ProvisioningError, create_database, drop_database, provision
@@ -178,10 +177,9 @@ def after_scenario(context, scenario: Scenario) -> None:
     """
     if scenario.status == "skipped" and not hasattr(context, "log_window"):
         return
-    if scenario.status == "failed":
-        for page in context.pages:
-            with contextlib.suppress(Exception):
-                reporting.attach_png("page at failure", context.loop.run_until_complete(page.screenshot()))
+    failed = scenario.status == "failed"
+    ui.keep_evidence(context, failed, wants_trace="trace" in scenario.effective_tags)  # each page's screenshot, and trace
+    if failed:
         context.log_window.attach()
     restarted = context.system.heal()  # processes a scenario killed or added
     if restarted:

@@ -108,5 +108,16 @@ async def batches_completed(researchers: list[Researcher]) -> list[dict]:
     return seen
 
 
+def masks_nested(high: dict[int, np.ndarray], low: dict[int, np.ndarray]) -> None:
+    """Each image's mask at the higher threshold lies inside its mask at the lower one, and is smaller:
+    the threshold a researcher picks is the one the model's output was cut at."""
+    assert high.keys() == low.keys() and high, f"masks of images {sorted(high)} at one threshold, {sorted(low)} at the other"
+    for image_id in high:
+        outside = int(np.count_nonzero((high[image_id] > 0) & (low[image_id] == 0)))
+        assert outside == 0, f"image {image_id}: {outside} pixels are spheroid at the higher threshold but not at the lower"
+        sizes = int(np.count_nonzero(high[image_id])), int(np.count_nonzero(low[image_id]))
+        assert sizes[0] < sizes[1], f"image {image_id}: the masks at both thresholds cover {sizes[0]} and {sizes[1]} pixels"
+
+
 def _ts(iso: str) -> float:
     return dt.datetime.fromisoformat(iso).timestamp()

@@ -1,32 +1,49 @@
 """The web page, as a researcher uses it (a page object over Playwright).
 
-Selectors live here and nowhere else; steps speak of what a researcher does
-and sees.
+Every control is found by its role and accessible name, as the contract names
+them (docs/api.md, "The web page") and as a screen reader announces them; this
+module is the only place that knows them.  Steps speak of what a researcher
+does and sees.
+
+Each page is a browser context of its own (its own cookies, storage and
+socket), recorded with Playwright tracing from the start; ``finish`` stops the
+recording and hands the trace over for the report.
 """
 
 from __future__ import annotations
 
+import csv
 import json
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .actors import PASSWORD
 
-# A browser action on a page that is working takes well under this; past it the page is stuck.
+# A browser action on a page that works takes well under this; past it the page is stuck.
 PAGE_TIMEOUT_MS = 120_000
+# The page retries a lost socket after at most this long (RETRY_MAX_MS in system/web/index.html).
+PAGE_RETRY_MAX_S = 4.0
+# Tab presses to reach a control before the harness calls it unreachable by keyboard.
+MAX_TABS = 60
+AXE_IMPACTS_THAT_FAIL = ("serious", "critical")
 
 
 @dataclass
 class ResearcherPage:
     context: object  # playwright BrowserContext
     page: object  # playwright Page
+    label: str = "researcher"
     frames: list[dict] = field(default_factory=list)  # every event frame the browser received, on every socket
     sockets: int = 0
 
     @classmethod
-    async def open(cls, browsers, base_url: str) -> ResearcherPage:
+    async def open(cls, browsers, base_url: str, label: str = "researcher") -> ResearcherPage:
         context = await browsers.new_context()
+        context.set_default_timeout(PAGE_TIMEOUT_MS)
+        await context.tracing.start(title=label, screenshots=True, snapshots=True)
         page = await context.new_page()
-        self = cls(context, page)
+        self = cls(context, page, label)
         page.on("websocket", self._watch)
         await page.goto(base_url + "/")
         return self
@@ -35,47 +52,226 @@ class ResearcherPage:
         self.sockets += 1
         ws.on("framereceived", lambda payload: self.frames.append(json.loads(payload)))
 
+    # ------------------------------------------------------------ accounts
+    async def _credentials(self, username: str, password: str) -> None:
+        await self.page.get_by_role("textbox", name="Username").fill(username)
+        await self.page.get_by_label("Password").fill(password)
+
     async def sign_in(self, username: str, password: str = PASSWORD) -> None:
-        await self.page.fill("#username", username)
-        await self.page.fill("#password", password)
-        await self.page.click("#login")
-        await self.page.wait_for_selector("#connection[data-state=live]")
+        await self._credentials(username, password)
+        await self.page.get_by_role("button", name="Sign in").click()
+        await self.wait_connection("live")
+
+    async def sign_up(self, username: str, password: str = PASSWORD) -> None:
+        await self._credentials(username, password)
+        await self.page.get_by_role("button", name="Create account").click()
+        await self.wait_connection("live")
+
+    async def connection(self) -> str:
+        return (await self.page.get_by_role("status", name="Connection").text_content()).strip()
+
+    async def wait_connection(self, state: str, timeout_s: float = PAGE_TIMEOUT_MS / 1000) -> None:
+        status = self.page.get_by_role("status", name="Connection")
+        await status.filter(has_text=re.compile(f"^{state}$")).wait_for(timeout=timeout_s * 1000)
+
+    async def error(self) -> str:
+        return (await self.page.get_by_role("alert").text_content()).strip()
+
+    # ------------------------------------------------------------ projects and images
+    async def create_project(self, name: str, pixel_size_um: float | None = None) -> None:
+        await self.page.get_by_role("textbox", name="New project name").fill(name)
+        if pixel_size_um is not None:
+            await self.page.get_by_role("spinbutton", name="Pixel size (µm)").fill(str(pixel_size_um))
+        await self.page.get_by_role("button", name="Create project").click()
+        await self.projects_list().get_by_role("button", name=name, exact=True).wait_for()
+
+    def projects_list(self):
+        return self.page.get_by_role("list", name="Projects")
+
+    async def project_names(self) -> list[str]:
+        return [t.strip() for t in await self.projects_list().get_by_role("listitem").all_text_contents()]
 
     async def project_title(self) -> str:
-        """The active project's name, once the page shows one."""
-        await self.page.wait_for_function("document.querySelector('#project-title').textContent !== 'none'")
-        return await self.page.locator("#project-title").text_content()
+        """The active project's name (the workspace's heading)."""
+        await self.projects_list().get_by_role("listitem").first.wait_for()
+        return (await self.page.locator("#project-title").text_content()).strip()
 
     async def markup_inside_title(self) -> int:
         return await self.page.locator("#project-title *").count()
 
-    async def segment(self, model: str = "unet") -> int:
-        """Start segmenting every image of the project; returns the batch's id."""
-        await self.page.select_option("#model", model)
-        await self.page.click("#segment")
-        await self.page.wait_for_function("state.batchId !== null")
-        return await self.page.evaluate("state.batchId")
+    async def upload(self, files: list[Path]) -> None:
+        """Choose ``files`` in the file chooser the "Images" field opens, and upload them."""
+        before = await self.image_rows().count()
+        async with self.page.expect_file_chooser() as chooser:
+            await self.file_field().click()
+        await (await chooser.value).set_files([str(f) for f in files])
+        await self.page.get_by_role("button", name="Upload").click()
+        await self.wait_rows(before + len(files))
 
-    async def go_offline(self) -> None:
-        """The network goes away: the open socket breaks and new ones cannot connect."""
-        await self.context.set_offline(True)
-        await self.page.evaluate("state.socket.close()")
-        await self.page.wait_for_selector("#connection[data-state=offline]")
+    def file_field(self):
+        """The file input labelled "Images" (the results table is named "Images" too)."""
+        return self.page.get_by_label("Images", exact=True).and_(self.page.locator("input[type=file]"))
 
-    async def go_online(self) -> None:
-        await self.context.set_offline(False)
-        await self.page.wait_for_selector("#connection[data-state=live]", timeout=30_000)
+    def image_rows(self):
+        return self.page.get_by_role("table", name="Images").locator("tbody tr")
+
+    async def wait_rows(self, n: int) -> None:
+        await self.page.wait_for_function("(n) => document.querySelectorAll('#images tbody tr').length === n", arg=n)
+
+    async def rows(self) -> list[dict]:
+        """The "Images" table as the researcher reads it: file, size, status, spheroid count."""
+        cells = await self.image_rows().evaluate_all("rows => rows.map(r => [...r.cells].slice(0, 4).map(c => c.textContent.trim()))")
+        return [dict(zip(("file", "size", "status", "spheroids"), row, strict=True)) for row in cells]
+
+    # ------------------------------------------------------------ segmentation and progress
+    async def choose(self, model: str | None = None, threshold: float | None = None) -> None:
+        if model is not None:
+            await self.page.get_by_role("combobox", name="Model").select_option(model)
+        if threshold is not None:
+            await self.page.get_by_role("spinbutton", name="Threshold").fill(f"{threshold:g}")
+
+    async def segment(self, model: str | None = None, threshold: float | None = None) -> int:
+        """Start segmenting every image of the active project; returns the batch's id."""
+        await self.choose(model, threshold)
+        await self.page.get_by_role("button", name="Segment all images").click()
+        return await self.batch_id()
+
+    async def batch_id(self) -> int:
+        bar = self.progressbar()
+        await self.page.wait_for_function("() => document.querySelector('#progress').dataset.batchId !== undefined")
+        return int(await bar.get_attribute("data-batch-id"))
+
+    def progressbar(self):
+        return self.page.get_by_role("progressbar", name="Batch progress")
+
+    async def progress(self) -> tuple[int, int]:
+        """``(aria-valuenow, aria-valuemax)`` of the batch's progress bar."""
+        bar = self.progressbar()
+        return int(await bar.get_attribute("aria-valuenow")), int(await bar.get_attribute("aria-valuemax"))
+
+    async def wait_progress_at_least(self, done: int, timeout_s: float) -> None:
+        await self.page.wait_for_function("(n) => Number(document.querySelector('#progress').getAttribute('aria-valuenow')) >= n",
+                                          arg=done, timeout=timeout_s * 1000)
 
     async def progress_text(self) -> str:
-        return await self.page.locator("#progress-text").text_content()
+        return (await self.page.locator("#batch-status").text_content()).strip()
 
-    async def wait_for_progress(self, text: str) -> None:
+    async def wait_for_progress(self, text: str, timeout_s: float = PAGE_TIMEOUT_MS / 1000) -> None:
         """Until the batch's status line says ``text``."""
-        await self.page.wait_for_function("(text) => document.querySelector('#progress-text')?.textContent.includes(text)",
-                                          arg=text, timeout=PAGE_TIMEOUT_MS)
+        await self.page.locator("#batch-status").filter(has_text=text).wait_for(timeout=timeout_s * 1000)
+
+    async def wait_progress_text(self, text: str) -> None:
+        await self.page.locator("#batch-status").filter(has_text=text).wait_for()
+
+    async def wait_all_rows(self, status: str, timeout_s: float) -> None:
+        await self.page.wait_for_function(
+            "(s) => { const rows = [...document.querySelectorAll('#images tbody tr')];"
+            " return rows.length > 0 && rows.every(r => r.cells[2].textContent.trim() === s && r.cells[3].textContent.trim() !== ''); }",
+            arg=status, timeout=timeout_s * 1000)
+
+    async def queue_text(self) -> str:
+        return (await self.page.get_by_role("status", name="Queue").text_content()).strip()
+
+    # ------------------------------------------------------------ results
+    async def open_viewer(self, filename: str) -> None:
+        await self.page.get_by_role("button", name=f"View {filename}", exact=True).click()
+        await self.outlines(filename).wait_for()
+
+    def outlines(self, filename: str):
+        return self.page.get_by_role("img", name=f"Outlines of {filename}", exact=True)
+
+    async def outlines_drawn(self, filename: str) -> list[str]:
+        """The class (external / internal) of each outline the viewer draws over ``filename``."""
+        return await self.outlines(filename).locator("polygon, path").evaluate_all("els => els.map(e => e.getAttribute('class'))")
+
+    async def image_shown(self, filename: str) -> bool:
+        image = self.page.get_by_role("img", name=filename, exact=True)
+        return await image.evaluate("img => img.complete && img.naturalWidth > 0")
+
+    async def spheroid_rows(self) -> list[list[str]]:
+        return await self.page.get_by_role("table", name="Spheroids").locator("tbody tr").evaluate_all(
+            "rows => rows.map(r => [...r.cells].map(c => c.textContent.trim()))")
+
+    async def download_measurements(self) -> list[dict]:
+        """Click "Download measurements (CSV)"; returns the downloaded file's rows."""
+        async with self.page.expect_download() as downloading:
+            await self.page.get_by_role("link", name="Download measurements (CSV)").click()
+        download = await downloading.value
+        failure = await download.failure()
+        if failure:
+            raise AssertionError(f"the download failed: {failure}")
+        with open(await download.path(), encoding="utf-8", newline="") as f:  # noqa: ASYNC230 - a small local file
+            return list(csv.DictReader(f))
+
+    # ------------------------------------------------------------ keyboard
+    async def tab_to(self, locator) -> None:
+        """Press Tab until ``locator`` has the focus; fails if it is not reached within ``MAX_TABS`` presses."""
+        for _ in range(MAX_TABS):
+            if await locator.evaluate("el => el === document.activeElement"):
+                return
+            await self.page.keyboard.press("Tab")
+        described = await locator.evaluate("el => el.outerHTML.slice(0, 120)")
+        raise AssertionError(f"{MAX_TABS} presses of Tab never reached {described}")
+
+    async def press_on(self, locator, key: str) -> None:
+        await self.tab_to(locator)
+        await self.page.keyboard.press(key)
+
+    async def type_into(self, locator, text: str) -> None:
+        await self.tab_to(locator)
+        await self.page.keyboard.type(text)
+
+    async def sign_in_by_keyboard(self, username: str, password: str = PASSWORD) -> None:
+        await self.type_into(self.page.get_by_role("textbox", name="Username"), username)
+        await self.type_into(self.page.get_by_label("Password"), password)
+        await self.page.keyboard.press("Enter")
+        await self.wait_connection("live")
+
+    async def upload_by_keyboard(self, files: list[Path]) -> None:
+        before = await self.image_rows().count()
+        async with self.page.expect_file_chooser() as chooser:
+            await self.press_on(self.file_field(), "Space")
+        await (await chooser.value).set_files([str(f) for f in files])
+        await self.press_on(self.page.get_by_role("button", name="Upload"), "Enter")
+        await self.wait_rows(before + len(files))
+
+    async def segment_by_keyboard(self) -> int:
+        await self.press_on(self.page.get_by_role("button", name="Segment all images"), "Enter")
+        return await self.batch_id()
+
+    async def open_viewer_by_keyboard(self, filename: str) -> None:
+        await self.press_on(self.page.get_by_role("button", name=f"View {filename}", exact=True), "Enter")
+        await self.outlines(filename).wait_for()
+
+    async def focus_is_in_viewer(self) -> bool:
+        return await self.page.evaluate("document.getElementById('viewer').contains(document.activeElement)")
+
+    # ------------------------------------------------------------ evidence
+    async def accessibility_scan(self) -> dict:
+        """axe-core's findings on the page as it is now (axe-playwright-python, which bundles axe-core)."""
+        from axe_playwright_python.async_playwright import Axe
+
+        results = await Axe().run(self.page)
+        return results.response
 
     async def screenshot(self) -> bytes:
         return await self.page.screenshot(full_page=True)
 
+    async def finish(self, trace_path: Path | None) -> Path | None:
+        """Stop recording; the trace goes to ``trace_path`` (None: discarded)."""
+        if trace_path is None:
+            await self.context.tracing.stop()
+            return None
+        await self.context.tracing.stop(path=str(trace_path))
+        return trace_path
+
     async def close(self) -> None:
         await self.context.close()
+
+
+def serious_violations(scan: dict) -> list[dict]:
+    return [v for v in scan.get("violations", []) if v.get("impact") in AXE_IMPACTS_THAT_FAIL]
+
+
+def axe_version(scan: dict) -> str:
+    return scan.get("testEngine", {}).get("version", "unknown")

@@ -29,7 +29,6 @@ from .actors import Researcher, everyone
 from .burst import Burst
 from .faults import database_held_up
 from .inference_client import InferenceClient
-from .pages import ResearcherPage
 from .processes import ManagedProcess
 from .waiting import async_wait_until
 
@@ -72,17 +71,23 @@ async def researcher_with_images(context, count: int) -> Researcher:
     """
     apis = [p.address for p in context.system.apis]
     turn = next(_turns)
-    slot = getattr(context, "researcher_slots", 0)
-    if count > SEEDS_PER_RESEARCHER or slot >= RESEARCHERS_PER_SCENARIO:
-        raise ValueError(f"a scenario has seeds for {RESEARCHERS_PER_SCENARIO} researchers of up to {SEEDS_PER_RESEARCHER} images")
-    context.researcher_slots = slot + 1
+    first_seed = seed_block(context, count)
     researcher = await Researcher.sign_up(apis[turn % len(apis)], context.http)
     first = (turn + 1) % len(apis)
     await researcher.listen(apis[first:] + apis[:first])
     keep_for_scenario(context, researcher, researcher.events.close)
     await researcher.create_project()
-    await researcher.upload_spheroids(count, first_seed=scenario_seed_base(context.scenario.name) + slot * SEEDS_PER_RESEARCHER)
+    await researcher.upload_spheroids(count, first_seed=first_seed)
     return researcher
+
+
+def seed_block(context, count: int) -> int:
+    """The first of ``count`` image seeds for the scenario's next researcher."""
+    slot = getattr(context, "researcher_slots", 0)
+    if count > SEEDS_PER_RESEARCHER or slot >= RESEARCHERS_PER_SCENARIO:
+        raise ValueError(f"a scenario has seeds for {RESEARCHERS_PER_SCENARIO} researchers of up to {SEEDS_PER_RESEARCHER} images")
+    context.researcher_slots = slot + 1
+    return scenario_seed_base(context.scenario.name) + slot * SEEDS_PER_RESEARCHER
 
 
 async def researchers_with_images(context, n: int, count: int) -> list[Researcher]:
@@ -140,16 +145,6 @@ async def burst_while_database_held_up(context, researcher: Researcher, n: int) 
 
 
 # ---------------------------------------------------------------- the web page
-async def page_signed_in(context, researcher: Researcher, base_url: str | None = None) -> ResearcherPage:
-    """A browser context of its own with the page open (from ``base_url``, default the first API process)
-    and the researcher signed in; closed when the scenario ends."""
-    page = await ResearcherPage.open(context.browsers, base_url or context.system.api_url)
-    keep_for_scenario(context, page, page.close)
-    context.pages.append(page)  # for the screenshot when a scenario fails
-    await page.sign_in(researcher.name)
-    return page
-
-
 async def taken_up_again(context, researcher: Researcher, jobs: set[int]) -> None:
     """Until each of ``jobs`` (a killed worker's) has started again: once its lease runs out, the next
     poll takes it back and claims it, so within a lease and two polls, not the batch's whole bound."""
@@ -201,10 +196,3 @@ def own_weights(context) -> Path:
     keep_for_scenario(context, folder, lambda: shutil.rmtree(folder, ignore_errors=True))
     context.weights = folder
     return folder
-
-
-async def page_caught_up(page: ResearcherPage, researcher: Researcher) -> list[int]:
-    """Until the page has received the researcher's last event; returns the seqs it received, in order."""
-    last = researcher.events.last_seq
-    return await async_wait_until(lambda: [f["seq"] for f in page.frames], until=lambda seqs: last in seqs, timeout=BATCH_TIMEOUT_S,
-                                  interval=0.1, describe=f"the web page to receive {researcher.name}'s event {last}")

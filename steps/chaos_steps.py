@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from behave import given, then, when
 
-from harness import chaos, checks, scenario
+from harness import chaos, checks, scenario, ui
 from harness.reporting import measured
 from system.queue.db import COMMAND_TIMEOUT_S
 
@@ -121,12 +121,12 @@ def step_answered_meanwhile(context):
 @given("the first of them follows the work in the web page, served by the API process that sends their events")
 async def step_page_on_events_api(context):
     first = context.researchers[0]
-    context.page = await scenario.page_signed_in(context, first, base_url=first.events.base_url)
+    context.page = await ui.page_signed_in(context, first, base_url=first.events.base_url)
 
 
 @then("the web page received every event of the first researcher's jobs exactly once, in order")
 async def step_page_got_everything(context):
-    received = await scenario.page_caught_up(context.page, context.researchers[0])
+    received = await ui.page_caught_up(context.page, context.researchers[0])
     truth = [e["seq"] for e in context.researchers[0].events.bodies()]
     assert context.page.sockets >= 2, f"the page never reconnected ({context.page.sockets} socket)"
     assert received == truth, f"the page got seqs {received[:10]}... ({len(received)}), the stream holds {len(truth)}"

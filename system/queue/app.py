@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 import weakref
+from functools import cache
 from pathlib import Path
 
 import aiohttp
 from aiohttp import web
 
 from ..common.http import ApiError, Handler, error_middleware
+from ..contract import DEFAULT_MODEL, DEFAULT_THRESHOLD, IMAGE_TYPES, MAX_PIXEL_SIZE_UM, MAX_PROJECT_NAME, MAX_THRESHOLD, MIN_THRESHOLD, MODELS
 from . import api, ops
 from .auth import bearer, token_hash
 from .config import Settings
@@ -54,8 +56,23 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
         m.latency.labels(route).observe(time.perf_counter() - started)
 
 
-async def index(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(WEB_DIR / "index.html")
+@cache
+def web_page() -> str:
+    """The page, its {{placeholders}} filled from the contract (models, thresholds, limits)."""
+    options = "".join(f'<option{" selected" if m == DEFAULT_MODEL else ""}>{m}</option>' for m in MODELS)
+    values = {"model_options": options, "min_threshold": MIN_THRESHOLD, "max_threshold": MAX_THRESHOLD,
+              "default_threshold": DEFAULT_THRESHOLD, "max_project_name": MAX_PROJECT_NAME, "max_pixel_size_um": MAX_PIXEL_SIZE_UM,
+              "accept": ",".join(IMAGE_TYPES.values())}
+    page = (WEB_DIR / "index.html").read_text()
+    for key, value in values.items():
+        page = page.replace("{{" + key + "}}", str(value))
+    if "{{" in page.split("<script>")[0]:
+        raise RuntimeError("the web page has a placeholder the service does not fill")
+    return page
+
+
+async def index(request: web.Request) -> web.Response:
+    return web.Response(text=web_page(), content_type="text/html")
 
 
 def create_app(settings: Settings) -> web.Application:

@@ -84,3 +84,14 @@ def test_a_name_defined_twice_is_refused(tmp_path, monkeypatch):
 def test_migrations_are_numbered_without_gaps():
     numbers = [n for n, _, _ in sql.migrations()]
     assert numbers == list(range(1, len(numbers) + 1))
+
+
+def test_the_web_page_offers_the_contracts_models_and_thresholds():
+    from system.contract import DEFAULT_MODEL, MAX_THRESHOLD, MIN_THRESHOLD, MODELS
+    from system.queue.app import web_page
+
+    page = web_page()
+    assert "{{" not in page.split("<script>")[0], "a placeholder was left unfilled"
+    assert [f"<option{' selected' if m == DEFAULT_MODEL else ''}>{m}</option>" for m in MODELS] == \
+        [o for o in page.split("<select id=\"model\">")[1].split("</select>")[0].replace("</option>", "</option>\n").split("\n") if o]
+    assert f'min="{MIN_THRESHOLD}" max="{MAX_THRESHOLD}"' in page

@@ -1,0 +1,54 @@
+@ui
+Feature: Researchers work in the web page
+  The lab's researchers use the service through its web page.  Each works in a
+  browser of their own: they sign up, make a project, upload their micrographs,
+  segment them and watch the progress live; then they look at each spheroid's
+  outline and take its measurements home as a spreadsheet.  The page works
+  with the keyboard alone and with a screen reader.
+
+  Rule: four researchers at once, each in a browser of their own, see only their own work
+
+    @parallel @trace
+    Scenario: Four researchers segment their images in four browsers at the same moment
+      Given 4 researchers, each in a browser of their own, who signed up, made a project and uploaded 6 spheroid images in the page
+      When they all segment their projects in the page at the same moment
+      Then every page shows its batch completed, its progress bar at its maximum
+      And every page lists only its own project and its own 6 images, each succeeded
+      And each page received every event of its researcher's batch exactly once, in order, and none of anyone else's
+      And each researcher opens an image and sees as many outlines drawn over it as the service found
+
+  Rule: a researcher takes the measurements of every spheroid home
+
+    Scenario: A researcher reads the measurements in the viewer and downloads them
+      Given a researcher in the web page with a project of 4 spheroid images and a pixel size of 0.65 µm
+      When the researcher segments the project in the page and it completes
+      Then the viewer shows each spheroid of an image with the measurements the service gives
+      And the measurements downloaded from the page hold one row per spheroid, with the numbers the service gives
+
+  Rule: a small batch is not stuck behind a large one
+
+    @parallel
+    Scenario: A researcher's small batch shows progress while another's large batch runs
+      Given a researcher in the web page with a project of 3 spheroid images
+      And another researcher's batch of 80 spheroid images is running
+      When the researcher starts segmenting the project in the page
+      Then the page shows the batch completed before the large batch's last image started
+
+  Rule: the threshold a researcher picks is the one used
+
+    Scenario: A higher threshold outlines less, and only inside what the lower one outlined
+      Given a researcher in the web page with a project of 3 spheroid images
+      When the researcher segments the project in the page at a threshold of 0.2, and again at 0.8
+      Then every mask at 0.8 lies inside the mask at 0.2 of the same image, and they differ
+
+  Rule: the page is usable with the keyboard alone and by assistive technology
+
+    Scenario: A researcher works the page without the mouse
+      Given a researcher with an account and a project, and 2 spheroid images on disk
+      When the researcher signs in, uploads the images, segments them and opens the viewer using only the keyboard
+      Then the viewer shows the image with its outlines drawn, and the keyboard focus is in the viewer
+
+    Scenario: axe-core finds no serious or critical accessibility problem
+      Given a new visitor on the sign-in view of the web page
+      When axe-core scans the sign-in view, the workspace while a batch of 6 images runs, and the viewer
+      Then it finds no serious or critical violation in any of the three
