@@ -93,6 +93,18 @@ DEFECTS = (
     Defect("the LISTEN connection never comes back", "events keep flowing after connections drop", (
         ("queue/listener.py", "        backoff = 0.1\n        while True:", "        backoff = 0.1\n        for _ in range(1):"),),
         "chaos.feature", "Every database connection is dropped"),
+    Defect("the threshold ignored", "the threshold a researcher picks is the one used", (
+        ("inference/preprocess.py", "cut = float(np.log(threshold / (1.0 - threshold)))", "cut = 0.0"),),
+        "web_page.feature", "A higher threshold outlines less"),
+    Defect("the page replays from the start", "a page that reconnects gets each event once", (
+        ("web/index.html", "&after=${state.lastSeq}`", "&after=0`"),),
+        "live_progress.feature", "loses its connection"),
+    Defect("the CSV keeps one spheroid per image", "one row per spheroid", (
+        ("queue/store.py", "for spheroid in await _spheroids(conn, row):", "for spheroid in (await _spheroids(conn, row))[:1]:"),),
+        "web_page.feature", "reads the measurements in the viewer and downloads them"),
+    Defect("labels too faint to read", "no serious accessibility violation", (
+        ("web/index.html", "--muted: #4a4a52;", "--muted: #b4b4bc;"),),
+        "web_page.feature", "axe-core finds no serious"),
 )
 
 
