@@ -1,21 +1,24 @@
 # paraseg: the two commands of the README, and a few helpers.
 #   make acceptance   set up, run `behave --tags=@parallel`, write the Allure report
 #   make test         set up, run every test: pytest (unit + integration) and the whole behave suite
+# JOBS=n (acceptance, test, features): behave in n processes, each with its own stack (scripts/parallel.py);
+# default: the cores, capped by the memory the stacks take; JOBS=1 runs one behave process.
 .PHONY: setup acceptance test unit integration features lint lock train bench mutants clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
 TAGS ?= @parallel
+JOBS ?=
 
 setup:
 	@bash scripts/setup.sh
 
 acceptance: setup
-	@bash scripts/behave_report.sh --tags=$(TAGS)
+	@JOBS=$(JOBS) bash scripts/behave_report.sh --tags=$(TAGS)
 
 test: setup lint
 	$(PY) -m pytest tests
-	@bash scripts/behave_report.sh
+	@JOBS=$(JOBS) bash scripts/behave_report.sh
 
 unit: setup
 	$(PY) -m pytest tests/unit
@@ -24,7 +27,7 @@ integration: setup
 	$(PY) -m pytest tests/integration
 
 features: setup
-	@bash scripts/behave_report.sh
+	@JOBS=$(JOBS) bash scripts/behave_report.sh
 
 lint: setup
 	$(VENV)/bin/ruff check .

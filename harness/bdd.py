@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import time
 import urllib.parse
 from pathlib import Path
@@ -59,6 +60,7 @@ def database(context):
             context.database = db
             yield db
     except ProvisioningError as exc:
+        print(f"PostgreSQL could not be provided: {exc}", file=sys.stderr, flush=True)  # behave's hook error hides the message
         raise SystemExit(str(exc)) from None
 
 
@@ -188,5 +190,5 @@ def after_scenario(context, scenario: Scenario) -> None:
 
 def after_all(context) -> None:
     stop_all()  # anything a scenario started beyond the run's fixtures
-    reporting.write_measured(REPORTS / "measured.json", RUN_ID)
+    reporting.write_measured(Path(userdata(context, "measured_file", "PARASEG_MEASURED_FILE", str(REPORTS / "measured.json"))), RUN_ID)
     print(f"service logs: {context.log_dir}", flush=True)

@@ -178,8 +178,13 @@ def sweep_stale_clusters() -> list[Path]:
             pid = None
         if pid is not None and _alive(pid):
             continue
-        if time.time() - root.stat().st_mtime < 60 and pid is None:
-            continue  # probably another run's initdb in progress
+        try:
+            if time.time() - root.stat().st_mtime < 60:
+                # Another run's cluster being made: initdb's bootstrap backends leave a postmaster.pid of a
+                # process that has already exited (a parallel run's other shard had its initdb swept away).
+                continue
+        except FileNotFoundError:  # swept by another run meanwhile
+            continue
         shutil.rmtree(root, ignore_errors=True)
         removed.append(root)
     return removed

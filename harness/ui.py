@@ -57,12 +57,13 @@ async def open_page(context, label: str, base_url: str | None = None) -> Researc
     """A page of its own (from ``base_url``, default the first API process), closed when the scenario ends."""
     page = await ResearcherPage.open(context.browsers, base_url or context.system.api_url, label)
     keep_for_scenario(context, page, page.close)
-    context.pages.append(page)
+    context.pages.append(page)  # screenshots and traces when the scenario ends
     return page
 
 
 async def page_signed_in(context, researcher: Researcher, base_url: str | None = None) -> ResearcherPage:
-    page = await open_page(context, researcher.name, base_url)
+    """The researcher's page, signed in; labelled by its place in the scenario (r1, r2, ...), as the report shows it."""
+    page = await open_page(context, f"r{len(context.pages) + 1}", base_url)
     await page.sign_in(researcher.name)
     return page
 

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Run behave with the given arguments on a clean Allure results folder, then:
+# Run behave with the given arguments on a clean Allure results folder - in JOBS
+# processes with stacks of their own (scripts/parallel.py) when JOBS > 1; JOBS
+# defaults to the cores, capped by the memory the stacks take - then:
 # generate the HTML report (with the history kept in reports/history/), print
 # where it is and how many scenarios passed, failed and were skipped, and hold
 # the quality gate (none failed, none missing).  JUnit XML lands in
@@ -14,7 +16,12 @@ expected=$(.venv/bin/behave --dry-run -f null -o /dev/null "$@" 2>&1 | sed -n 's
 find "$RESULTS" reports/junit -mindepth 1 ! -name .gitkeep -delete 2>/dev/null
 mkdir -p reports/history reports/junit
 rm -f reports/measured.json
-.venv/bin/behave "$@"
+JOBS=${JOBS:-$(.venv/bin/python scripts/parallel.py --print-jobs)}
+if [ "$JOBS" -gt 1 ]; then
+  .venv/bin/python scripts/parallel.py --jobs "$JOBS" "$@"
+else
+  .venv/bin/behave "$@"
+fi
 status=$?
 # This run's measured figures against the kept history (a result in the report; not part of the gate).
 .venv/bin/python scripts/trend.py reports/measured.json reports/history/measured.jsonl "$RESULTS" || true

@@ -45,7 +45,7 @@ async def step_large_batch_running(context, count: int):
 async def step_account_and_files(context, count: int):
     researcher, context.files = await ui.account_with_files(context, count)
     context.researchers = [researcher]
-    context.page = await ui.open_page(context, researcher.name)
+    context.page = await ui.open_page(context, "r1")
 
 
 @given("a new visitor on the sign-in view of the web page")

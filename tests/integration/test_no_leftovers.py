@@ -8,9 +8,11 @@ it outright, and looks for any process still carrying the run's marker.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -68,5 +70,23 @@ def test_a_killed_runs_cluster_is_swept_by_the_next_run(tmp_path):
     stale = Path(tempfile.mkdtemp(prefix=_EMBEDDED_PREFIX))
     (stale / "data").mkdir()
     (stale / "data" / "postmaster.pid").write_text("999999999\n")  # no such process
+    os.utime(stale, (time.time() - 120, time.time() - 120))  # left two minutes ago
     assert stale in sweep_stale_clusters()
     assert not stale.exists()
+
+
+def test_a_cluster_being_made_by_another_run_is_left_alone():
+    """initdb's bootstrap backends leave a postmaster.pid of an exited process; a run starting beside it
+    (the parallel runner's shards) must not sweep the cluster away."""
+    import tempfile
+
+    from harness.postgres import _EMBEDDED_PREFIX, sweep_stale_clusters
+
+    fresh = Path(tempfile.mkdtemp(prefix=_EMBEDDED_PREFIX))
+    try:
+        (fresh / "data").mkdir()
+        (fresh / "data" / "postmaster.pid").write_text("999999999\n")
+        assert fresh not in sweep_stale_clusters()
+        assert fresh.exists()
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)
