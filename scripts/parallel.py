@@ -12,7 +12,8 @@ How it splits the work:
   they run *alone*, in one process after the others, so nothing disturbs them.
 - The other features are dealt to n shards, longest first, each to the shard
   with the least work so far; a feature's length is its scenarios' time in the
-  last run's JUnit files (``reports/junit``), else 10 s per scenario.
+  last run (kept in ``reports/history/feature_seconds.json``, from the merged
+  JUnit files), else 10 s per scenario.
 - Every shard is its own ``behave`` process, and so its own stack: the harness
   provisions a PostgreSQL of its own (embedded cluster, or a container) and
   starts the services on ports the system picks (port 0), with their logs in
@@ -220,6 +221,8 @@ def main() -> int:
     p.add_argument("--results", type=Path, default=ROOT / "reports" / "allure-results")
     p.add_argument("--junit", type=Path, default=ROOT / "reports" / "junit")
     p.add_argument("--measured", type=Path, default=ROOT / "reports" / "measured.json")
+    p.add_argument("--timings", type=Path, default=ROOT / "reports" / "history" / "feature_seconds.json",
+                   help="each feature's seconds in the last run: read to deal the features, written afterwards")
     p.add_argument("--features", type=Path, nargs="*", default=None, help="feature files (default: features/*.feature)")
     p.add_argument("--print-jobs", action="store_true", help="print the default number of processes here, and exit")
     args, behave_args = p.parse_known_args()
@@ -228,7 +231,8 @@ def main() -> int:
         return 0
     jobs = min(args.jobs or os.cpu_count() or 1, jobs_memory_holds())
     paths = [p.resolve() for p in args.features] if args.features else sorted((ROOT / "features").glob("*.feature"))
-    features = discover(paths, tag_option(behave_args), last_timings(args.junit))
+    known = json.loads(args.timings.read_text()) if args.timings.exists() else {}
+    features = discover(paths, tag_option(behave_args), known)
     shared = [f for f in features if not f.alone]
     alone = [f for f in features if f.alone]
     shards = deal(shared, jobs)
@@ -246,6 +250,8 @@ def main() -> int:
             codes.append(subprocess.run(behave_command(alone, out, behave_args, "pretty"), cwd=out, env=environment(out)).returncode)
             parts.append(out)
         merge(parts, args.results, args.junit, args.measured)
+        args.timings.parent.mkdir(parents=True, exist_ok=True)
+        args.timings.write_text(json.dumps(known | last_timings(args.junit), indent=1, sort_keys=True) + "\n")
     finally:
         for part in work.glob("*"):
             shutil.rmtree(part / "allure-results", ignore_errors=True)

@@ -53,7 +53,8 @@ def test_two_processes_report_what_one_reports(tmp_path):
 
     split = tmp_path / "parallel"
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / "parallel.py"), "--jobs", "2", "--features", *map(str, FEATURES),
-                           "--results", str(split / "results"), "--junit", str(split / "junit"), "--measured", str(split / "measured.json")],
+                           "--results", str(split / "results"), "--junit", str(split / "junit"), "--measured", str(split / "measured.json"),
+                           "--timings", str(split / "feature_seconds.json")],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:]
     assert "in 2 processes" in done.stdout, done.stdout[:500]
