@@ -18,13 +18,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from harness.checks import MATCHING_IOU
 from harness.scenario import scenario_seed_base
 from system.contract import DEFAULT_THRESHOLD, MODELS
-from system.inference import preprocess, synthetic
-from system.inference.models import INPUT_SIZE
+from system.inference import train
 from system.inference.registry import AVAILABLE, ModelRegistry
 
 
@@ -32,13 +30,7 @@ def evaluate(name: str, seeds: list[int]) -> dict:
     entry = ModelRegistry().load(name)
     if entry.status != AVAILABLE:
         return {"model": name, "status": entry.status, "detail": entry.detail}
-    scores = []
-    with torch.inference_mode():
-        for seed in seeds:
-            sample = synthetic.generate(seed)
-            h, w = sample.image.shape
-            logits = entry.module(preprocess.to_input(sample.image, INPUT_SIZE)[None])[0]
-            scores.append(synthetic.iou(preprocess.to_mask(logits, h, w, DEFAULT_THRESHOLD), sample.mask))
+    scores = train.evaluate(entry.module, seeds, DEFAULT_THRESHOLD)
     order = np.argsort(scores)
     return {"model": name, "images": len(scores), "mean": round(float(np.mean(scores)), 4), "min": round(float(np.min(scores)), 4),
             "p1": round(float(np.percentile(scores, 1)), 4), "below_floor": int(sum(s < MATCHING_IOU for s in scores)),

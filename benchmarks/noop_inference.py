@@ -15,7 +15,7 @@ from system.common.serve import serve_app
 from system.inference.preprocess import encode_png
 
 _MASK = base64.b64encode(encode_png(np.zeros((1, 1), np.uint8))).decode()
-_BODY = {"model_used": "unet", "fallback_used": False, "width": 1, "height": 1, "mask_png": _MASK, "polygons": [],
+_BODY = {"model_used": "unet", "fallback_used": False, "width": 1, "height": 1, "mask_png": _MASK, "polygons": [], "spheroids": [],
          "timings": {"queue_ms": 0, "compute_ms": 0}, "lane": 0, "batch_size": 1}
 
 

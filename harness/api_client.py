@@ -95,12 +95,6 @@ class ApiClient:
     async def measurements(self, image_id: int) -> dict:
         return await self.expect(200, "GET", f"/api/images/{image_id}/measurements")
 
-    async def measurements_csv(self, project_id: int) -> str:
-        response = await self.request("GET", f"/api/projects/{project_id}/measurements.csv")
-        if response.status != 200 or not response.headers.get("Content-Type", "").startswith("text/csv"):
-            raise ApiError(f"measurements of project {project_id}", response)
-        return response.raw.decode()
-
     async def cancel(self, batch_id: int) -> dict:
         return await self.expect(200, "POST", f"/api/batches/{batch_id}/cancel")
 

@@ -160,9 +160,6 @@ class ResearcherPage:
         """Until the batch's status line says ``text``."""
         await self.page.locator("#batch-status").filter(has_text=text).wait_for(timeout=timeout_s * 1000)
 
-    async def wait_progress_text(self, text: str) -> None:
-        await self.page.locator("#batch-status").filter(has_text=text).wait_for()
-
     async def wait_all_rows(self, status: str, timeout_s: float) -> None:
         await self.page.wait_for_function(
             "(s) => { const rows = [...document.querySelectorAll('#images tbody tr')];"

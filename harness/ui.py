@@ -90,12 +90,16 @@ async def researchers_in_browsers(context, n: int, count: int) -> tuple[list[Res
     return [r for r, _ in pairs], [p for _, p in pairs]
 
 
-async def follow(context, name: str) -> Researcher:
-    """The harness's own view of an account made in the page: an API session and the live events."""
-    researcher = await Researcher.signed_in(context.system.api_url, context.http, name)
+async def listening(context, researcher: Researcher) -> Researcher:
+    """The researcher's live events, from any API process, closed when the scenario ends."""
     await researcher.listen([p.address for p in context.system.apis])
     keep_for_scenario(context, researcher, researcher.events.close)
     return researcher
+
+
+async def follow(context, name: str) -> Researcher:
+    """The harness's own view of an account made in the page: an API session and the live events."""
+    return await listening(context, await Researcher.signed_in(context.system.api_url, context.http, name))
 
 
 async def page_through_proxy(context, researcher: Researcher) -> tuple[ResearcherPage, FaultProxy]:
@@ -142,12 +146,6 @@ def keep_evidence(context, failed: bool, wants_trace: bool) -> None:
             allure.attach.file(str(saved), name=f"Playwright trace of {page.label}", attachment_type=PLAYWRIGHT_TRACE, extension="zip")
 
 
-def frames_summary(pages: list[ResearcherPage], researchers: list[Researcher]) -> list[dict]:
-    """Per page: events received against those the service sent its researcher."""
-    return [{"page": p.label, "events_received": len(p.frames), "events_sent": len(r.events.bodies()), "sockets": p.sockets}
-            for p, r in zip(pages, researchers, strict=True)]
-
-
 # ---------------------------------------------------------------- what researchers do in the page
 async def segment_to_the_end(page: ResearcherPage, **choices) -> int:
     """Segment the active project (model and threshold as given, else the page's defaults) and wait
@@ -177,9 +175,7 @@ async def masks(researcher: Researcher) -> dict[int, np.ndarray]:
 
 async def account_with_files(context, count: int) -> tuple[Researcher, dict[Path, synthetic.Sample]]:
     """A researcher with an account and an empty project (made through the API), and ``count`` image files."""
-    researcher = await Researcher.sign_up(context.system.api_url, context.http, label="keyboard")
-    await researcher.listen([p.address for p in context.system.apis])
-    keep_for_scenario(context, researcher, researcher.events.close)
+    researcher = await listening(context, await Researcher.sign_up(context.system.api_url, context.http, label="keyboard"))
     await researcher.create_project()
     return researcher, image_files(context, "keyboard", count)
 
@@ -204,7 +200,7 @@ async def scan_three_views(context, page: ResearcherPage, count: int) -> dict[st
     researcher, _ = await researcher_in_browser(context, "a11y", count, pixel_size_um=0.5, page=page)
     freeze_inference(context)
     batch = await page.segment()
-    await page.wait_progress_text("0 of")
+    await page.wait_for_progress("0 of")
     scans["workspace during a batch"] = await scan(page, "workspace during a batch")
     resume_inference(context)
     await researcher.wait_for_batch(batch, BATCH_TIMEOUT_S)

@@ -1,9 +1,10 @@
 """Outlines of a mask, and the measurements of each spheroid in it.
 
-The inference server draws its outlines with ``outlines`` and the worker
-measures the same outlines with ``measure``, so there is exactly one entry per
-outer outline (``docs/api.md``, Measurements).  The worker measures once, when
-a job succeeds, and stores the numbers with the result.
+``describe`` finds a mask's outlines once and gives both what is drawn (the
+simplified outlines) and what is measured (each spheroid), so there is exactly
+one measurement per outer outline (``docs/api.md``, Measurements).  The
+inference server describes each mask it makes; the worker stores the numbers
+with the result, and nothing measures them again.
 
 Per spheroid (an outer outline and the holes inside it):
 
@@ -42,16 +43,20 @@ def _contours(mask: np.ndarray) -> list[tuple[np.ndarray, bool]]:
             if len(contour) >= 3 and cv2.contourArea(contour) >= MIN_OUTLINE_AREA]
 
 
-def outlines(mask: np.ndarray) -> list[tuple[np.ndarray, bool]]:
-    """``(points, external)`` of every outline of a 0/255 mask, simplified, in OpenCV's order.
-
-    External outlines bound a spheroid; internal ones bound a hole in it.
-    """
+def _drawn(contours: list[tuple[np.ndarray, bool]]) -> list[dict]:
+    """The outlines as the contract gives them: simplified, external (a spheroid) or internal (a hole in one)."""
     found = []
-    for contour, external in _contours(mask):
+    for contour, external in contours:
         simplified = cv2.approxPolyDP(contour, SIMPLIFY_EPSILON, True)
-        found.append((simplified if len(simplified) >= 3 else contour, external))
+        points = simplified if len(simplified) >= 3 else contour
+        found.append({"type": "external" if external else "internal", "points": points.reshape(-1, 2).tolist()})
     return found
+
+
+def describe(mask: np.ndarray) -> tuple[list[dict], list[dict]]:
+    """``(outlines, spheroids)`` of a 0/255 mask, from one pass over its contours."""
+    contours = _contours(mask)
+    return _drawn(contours), _measured(mask, contours)
 
 
 def outline_length(contour: np.ndarray) -> float:
@@ -70,9 +75,13 @@ def outline_length(contour: np.ndarray) -> float:
 
 def measure(mask: np.ndarray) -> list[dict]:
     """The measurements of every spheroid of a 0/255 mask, largest first, ``index`` from 1."""
+    return _measured(mask, _contours(mask))
+
+
+def _measured(mask: np.ndarray, contours: list[tuple[np.ndarray, bool]]) -> list[dict]:
     labels_count, labels, stats, centroids = cv2.connectedComponentsWithStats((mask > 0).astype(np.uint8), connectivity=8)
     spheroids = []
-    for points, external in _contours(mask):
+    for points, external in contours:
         if not external:
             continue
         x0, y0 = (int(v) for v in points[0][0])

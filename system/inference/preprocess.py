@@ -13,7 +13,7 @@ import torch
 
 from ..common import images
 from ..common.images import InvalidImage
-from ..common.measure import outlines
+from ..common.measure import describe
 
 # Below this a micrograph holds no spheroid the networks could outline.
 MIN_SIDE = 16
@@ -58,8 +58,7 @@ def to_mask(logits: torch.Tensor, height: int, width: int, threshold: float) -> 
 
 def polygons(mask: np.ndarray) -> list[dict]:
     """Outlines of a 0/255 mask: external boundaries and the holes inside them."""
-    return [{"type": "external" if external else "internal", "points": points.reshape(-1, 2).tolist()}
-            for points, external in outlines(mask)]
+    return describe(mask)[0]
 
 
 def encode_png(mask: np.ndarray) -> bytes:
@@ -69,7 +68,8 @@ def encode_png(mask: np.ndarray) -> bytes:
     return buf.tobytes()
 
 
-def postprocess(logits: torch.Tensor, height: int, width: int, threshold: float) -> tuple[list[dict], bytes]:
-    """Logits to what a request answers: the outlines and the mask as PNG."""
+def postprocess(logits: torch.Tensor, height: int, width: int, threshold: float) -> tuple[list[dict], list[dict], bytes]:
+    """Logits to what a request answers: the outlines, each spheroid's measurements and the mask as PNG."""
     mask = to_mask(logits, height, width, threshold)
-    return polygons(mask), encode_png(mask)
+    outlines, spheroids = describe(mask)
+    return outlines, spheroids, encode_png(mask)

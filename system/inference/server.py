@@ -102,7 +102,7 @@ class InferenceService:
             raise ApiError(400, "invalid_image", str(exc)) from None
         result = await self.infer(entry.module, tensor, deadline)
         height, width = gray.shape
-        outlines, png = await loop.run_in_executor(self.cpu_pool, preprocess.postprocess, result.logits, height, width, threshold)
+        outlines, spheroids, png = await loop.run_in_executor(self.cpu_pool, preprocess.postprocess, result.logits, height, width, threshold)
         return {
             "model_used": entry.name,
             "fallback_used": fallback_used,
@@ -110,6 +110,7 @@ class InferenceService:
             "height": height,
             "mask_png": base64.b64encode(png).decode("ascii"),
             "polygons": outlines,
+            "spheroids": spheroids,
             "timings": {"queue_ms": round(result.queue_ms, 3), "compute_ms": round(result.compute_ms, 3),
                         "compute_started": result.started, "compute_finished": result.finished},
             "lane": result.lane,

@@ -18,6 +18,7 @@ import argparse
 import hashlib
 import json
 import time
+from collections.abc import Iterable
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -72,13 +73,13 @@ def augment(x: torch.Tensor, y: torch.Tensor, gen: torch.Generator) -> tuple[tor
     return x * gain, y
 
 
-def evaluate(model: torch.nn.Module, n: int, threshold: float = 0.5) -> list[float]:
-    """IoU per image at full resolution, on ``n`` images no training run has seen."""
+def evaluate(model: torch.nn.Module, seeds: Iterable[int], threshold: float = 0.5) -> list[float]:
+    """IoU per image at full resolution, on the images of ``seeds`` (choose seeds no training run used)."""
     model.eval()
     scores = []
     with torch.inference_mode():
-        for i in range(n):
-            sample = synthetic.generate(synthetic.EVAL_SEED_BASE + i)
+        for seed in seeds:
+            sample = synthetic.generate(seed)
             h, w = sample.image.shape
             logits = model(to_input(sample.image, INPUT_SIZE)[None])[0]
             scores.append(synthetic.iou(to_mask(logits, h, w, threshold), sample.mask))
@@ -137,7 +138,7 @@ def main(argv: list[str] | None = None) -> None:
         model = train(name, data, steps, batch, args.seed, args.lr)
         path = args.out / f"{name}.pt"
         torch.save(model.state_dict(), path)
-        scores = evaluate(model, args.eval_images)
+        scores = evaluate(model, range(synthetic.EVAL_SEED_BASE, synthetic.EVAL_SEED_BASE + args.eval_images))
         manifest[name] = {
             "file": path.name,
             "sha256": sha256_of(path),

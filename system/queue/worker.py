@@ -38,7 +38,6 @@ from collections.abc import Awaitable, Callable
 import aiohttp
 import asyncpg
 
-from ..common.measure import decode_mask, measure
 from ..common.serve import env, setup_logging, stop_signal
 from . import jobstore
 from .circuit import CLOSED, Circuit
@@ -188,9 +187,8 @@ class Worker:
                 await self._fail(job, lease, failure.code, failure.message)
                 return
             mask = base64.b64decode(result["mask_png"])
-            spheroids = await asyncio.to_thread(measure, decode_mask(mask))  # once, stored with the result
             stored = await self._write_while_leased(job, lease, "result", lambda conn: jobstore.complete(
-                conn, job, result["model_used"], mask, result["polygons"], spheroids))
+                conn, job, result["model_used"], mask, result["polygons"], result["spheroids"]))
             if stored is False:
                 log.warning("job %d: the lease was taken over before the result was stored; the new holder's result counts", job.id)
         except LeaseLost:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import subprocess
 import sys
 
@@ -11,6 +12,7 @@ import pytest
 
 from harness.inference_client import InferenceClient
 from harness.probes import spheroid_png
+from system.common.measure import decode_mask, measure
 
 
 async def test_a_full_queue_answers_overloaded_with_retry_after(system):
@@ -52,3 +54,13 @@ def test_services_stop_cleanly_on_sigterm(system):
     system.extras.remove(inference)
     system.apis.remove(api)
     system.workers.remove(worker)
+
+
+async def test_an_answer_measures_the_spheroids_it_outlines(system):
+    """One measurement per outer outline, the same numbers the mask it returns gives."""
+    async with aiohttp.ClientSession() as session:
+        answer = await InferenceClient(system.inference[0].address, session).segment("unet", spheroid_png())
+    assert answer.status == 200, answer.body
+    externals = [p for p in answer.body["polygons"] if p["type"] == "external"]
+    assert len(answer.body["spheroids"]) == len(externals) > 0
+    assert answer.body["spheroids"] == measure(decode_mask(base64.b64decode(answer.body["mask_png"])))

@@ -7,10 +7,8 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
-from system.inference import preprocess, synthetic
-from system.inference.models import INPUT_SIZE
+from system.inference import synthetic, train
 from system.inference.registry import AVAILABLE, DEFAULT_WEIGHTS_DIR, ModelRegistry
 
 # Seeds beyond both the training seeds and the ones train.py reports on.
@@ -30,13 +28,7 @@ def test_segments_unseen_spheroids_with_iou_of_at_least_0_9(name):
     registry = ModelRegistry()
     entry = registry.load(name)
     assert entry.status == AVAILABLE, entry.detail
-    scores = []
-    with torch.inference_mode():
-        for seed in TEST_SEEDS:
-            sample = synthetic.generate(seed)
-            h, w = sample.image.shape
-            logits = entry.module(preprocess.to_input(sample.image, INPUT_SIZE)[None])[0]
-            scores.append(synthetic.iou(preprocess.to_mask(logits, h, w, 0.5), sample.mask))
+    scores = train.evaluate(entry.module, TEST_SEEDS)
     mean, worst = float(np.mean(scores)), float(np.min(scores))
     print(f"\n{name}: IoU over {len(scores)} unseen images: mean {mean:.4f}, min {worst:.4f}")
     assert mean >= 0.9, f"{name}: mean IoU {mean:.4f} < 0.9"

@@ -33,7 +33,8 @@ RETURNING id, filename, width, height;
 SELECT i.id, i.project_id, i.filename, i.width, i.height,
        j.id AS job_id, j.status, j.model, j.model_used,
        jsonb_array_length(r.polygons) AS polygon_count,
-       (SELECT count(*) FROM jsonb_array_elements(r.polygons) o WHERE o->>'type' = 'external') AS spheroid_count
+       COALESCE(jsonb_array_length(r.measurements),  -- a result from before measurements were stored: count its outer outlines
+                (SELECT count(*) FROM jsonb_array_elements(r.polygons) o WHERE o->>'type' = 'external')) AS spheroid_count
 FROM images i
 LEFT JOIN LATERAL (SELECT * FROM jobs WHERE jobs.image_id = i.id ORDER BY id DESC LIMIT 1) j ON true
 LEFT JOIN results r ON r.job_id = j.id
