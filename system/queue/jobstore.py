@@ -35,6 +35,8 @@ class ClaimedJob:
     image: bytes
 
 
+CLAIMED_FIELDS = tuple(ClaimedJob.__dataclass_fields__)
+
 async def emit(conn: asyncpg.Connection, user_id: int, events: Sequence[tuple[str, dict]]) -> list[int]:
     """Append ``events`` (type, body) to the user's stream; returns their seqs."""
     if not events:
@@ -70,15 +72,12 @@ async def enqueue_batch(
 async def claim(conn: asyncpg.Connection, worker: str, max_running: int, lease_s: float) -> ClaimedJob | None:
     """Start the fairest next job, or return None when none may start now.
 
-    Raises ``asyncpg.UniqueViolationError`` when a concurrent claim took the same
-    slot; the caller simply tries again.
+    One statement, so one round trip: the claim, its ``job.started`` event and the
+    NOTIFY commit together.  Raises ``asyncpg.UniqueViolationError`` when a
+    concurrent claim took the same slot; the caller simply tries again.
     """
-    async with conn.transaction():
-        row = await conn.fetchrow(q("claim_job"), worker, max_running, lease_s)
-        if row is None:
-            return None
-        await emit(conn, row["user_id"], [job_event("job.started", row, "running", attempt=row["attempts"])])
-    return ClaimedJob(**dict(row))
+    row = await conn.fetchrow(q("claim_job"), worker, max_running, lease_s)
+    return None if row is None else ClaimedJob(**{name: row[name] for name in CLAIMED_FIELDS})
 
 
 async def renew(conn: asyncpg.Connection, job: ClaimedJob, lease_s: float) -> bool:
@@ -89,15 +88,11 @@ async def renew(conn: asyncpg.Connection, job: ClaimedJob, lease_s: float) -> bo
 async def complete(
     conn: asyncpg.Connection, job: ClaimedJob, model_used: str, mask_png: bytes, polygons: list, measurements: list
 ) -> bool:
-    """Store the result (mask, outlines, the spheroids' measurements) and mark the job succeeded;
-    False (and nothing written) if the lease was lost."""
-    async with conn.transaction():
-        row = await conn.fetchrow(q("complete_job"), job.id, job.lease_token, model_used, mask_png, json.dumps(polygons),
-                                  json.dumps(measurements))
-        if row is None:
-            return False
-        await _after_final(conn, [row], model_used=model_used)
-    return True
+    """Store the result (mask, outlines, the spheroids' measurements), mark the job succeeded and,
+    if it was its batch's last open job, finish the batch, with their events: one round trip
+    (``routines/complete_job.sql``).  False (and nothing written) if the lease was lost."""
+    return await conn.fetchval(q("complete_job"), job.id, job.lease_token, model_used, mask_png, json.dumps(polygons),
+                               json.dumps(measurements))
 
 
 async def fail_attempt(

@@ -9,6 +9,9 @@ across the files.
 Migrations are ``sql/migrations/NNN_name.sql``, applied in order, each once, in
 its own transaction, recorded in ``schema_migrations``.  An advisory lock held
 only while migrating lets several processes start against one database at once.
+Routines (``sql/routines/*.sql``: functions, each ``CREATE OR REPLACE``) are
+applied after the migrations on every start, under the same lock, so their
+file is their one source.
 """
 
 from __future__ import annotations
@@ -53,6 +56,10 @@ def q(name: str) -> str:
         raise KeyError(f"no SQL block named {name!r} in {SQL_DIR}") from None
 
 
+def routines() -> list[tuple[str, str]]:
+    return [(path.name, path.read_text()) for path in sorted((SQL_DIR / "routines").glob("*.sql"))]
+
+
 def migrations() -> list[tuple[int, str, str]]:
     found = []
     for path in sorted((SQL_DIR / "migrations").glob("*.sql")):
@@ -62,7 +69,7 @@ def migrations() -> list[tuple[int, str, str]]:
 
 
 async def migrate(conn: asyncpg.Connection) -> list[str]:
-    """Apply pending migrations; returns the names applied now."""
+    """Apply pending migrations, then the routines; returns the migrations applied now."""
     applied_now = []
     await conn.execute(q("migration_lock"), _MIGRATION_LOCK)
     try:
@@ -75,6 +82,9 @@ async def migrate(conn: asyncpg.Connection) -> list[str]:
                 await conn.execute(text)
                 await conn.execute(q("record_migration"), number, name)
             applied_now.append(name)
+        async with conn.transaction():
+            for _name, text in routines():
+                await conn.execute(text)
     finally:
         await conn.execute(q("migration_unlock"), _MIGRATION_LOCK)
     return applied_now

@@ -42,7 +42,7 @@ from ..common.serve import env, setup_logging, stop_signal
 from . import jobstore
 from .circuit import CLOSED, Circuit
 from .config import add_database_flags, inference_urls, require_database
-from .db import UNREACHABLE, connect_settings
+from .db import UNREACHABLE, pool_settings
 from .listener import Listener
 from .sql import migrate, q
 
@@ -105,7 +105,7 @@ class Worker:
         stop = stop_signal()
         async with contextlib.AsyncExitStack() as resources:  # released in reverse, whatever happens
             self.pool = await asyncpg.create_pool(self.args.database_url, min_size=1, max_size=self.args.concurrency + 2,
-                                                  timeout=self.args.poll_interval * 5, **connect_settings())
+                                                  timeout=self.args.poll_interval * 5, **pool_settings())
             resources.push_async_callback(self.pool.close)
             async with self.pool.acquire() as conn:
                 await migrate(conn)
@@ -130,11 +130,16 @@ class Worker:
                     await conn.execute(q("forget_worker"), self.name)
 
     async def _loop(self) -> None:
+        upkeep_due = 0.0
         while not self.stopping.is_set():
             try:
-                async with self.pool.acquire() as conn:
-                    await conn.execute(q("heartbeat"), self.name)
-                    await jobstore.requeue_expired(conn, self.args.retry_backoff)
+                # Upkeep once per poll interval, not once per job: an expired lease is
+                # still taken back within lease + poll interval.
+                if time.monotonic() >= upkeep_due:
+                    async with self.pool.acquire() as conn:
+                        await conn.execute(q("heartbeat"), self.name)
+                        await jobstore.requeue_expired(conn, self.args.retry_backoff)
+                    upkeep_due = time.monotonic() + self.args.poll_interval
                 claimed = await self._claim_while_room()
             except (*UNREACHABLE, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("database error in the claim loop: %r", exc)
@@ -180,7 +185,7 @@ class Worker:
         lease = Lease(self.args.lease)
         renewer = asyncio.create_task(self._renew(job, lease), name=f"lease-{job.id}")
         try:
-            log.info("job %d attempt %d/%d (model %s)", job.id, job.attempts, job.max_attempts, job.model)
+            log.debug("job %d attempt %d/%d (model %s)", job.id, job.attempts, job.max_attempts, job.model)
             try:
                 result = await self._infer_until_answered(job, lease)
             except JobFailed as failure:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import uuid
 
 import asyncpg
@@ -124,3 +125,23 @@ async def test_a_lost_lease_cannot_overwrite_the_new_owners_result(pool):
         assert await jobstore.complete(conn, new, "unet", b"new", [], [])
         assert not await jobstore.complete(conn, new, "unet", b"again", [], [])
         assert await conn.fetchval("SELECT mask_png FROM results WHERE job_id = $1", new.id) == b"new"
+
+
+async def test_a_jobs_life_writes_its_events_in_order_with_their_fields(pool):
+    """claim and complete write their events in SQL (one round trip each): the same fields and seqs as emit's."""
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE jobs SET status = 'cancelled', slot = NULL, lease_token = NULL WHERE status IN ('queued', 'running')")
+        user, project, images = await make_user(conn, 1)
+        batch_id, [job_id] = await jobstore.enqueue_batch(conn, user, project, images, "unet", 0.5, 3)
+        job = await jobstore.claim(conn, "life", 4, 30)
+        assert (job.id, job.attempts, job.image) == (job_id, 1, b"x")
+        assert await jobstore.complete(conn, job, "hrnet", b"png", [], [])
+        rows = await conn.fetch("SELECT seq, type, body FROM events WHERE user_id = $1 ORDER BY seq", user)
+    ids = {"project_id": project, "batch_id": batch_id, "job_id": job_id, "image_id": images[0]}
+    assert [r["seq"] for r in rows] == [1, 2, 3, 4]
+    assert [(r["type"], json.loads(r["body"])) for r in rows] == [
+        ("job.queued", ids | {"status": "queued"}),
+        ("job.started", ids | {"status": "running", "attempt": 1}),
+        ("job.succeeded", ids | {"status": "succeeded", "model_used": "hrnet"}),
+        ("batch.completed", ids | {"job_id": None, "image_id": None, "status": "completed"}),
+    ]

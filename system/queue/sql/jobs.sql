@@ -15,7 +15,8 @@ ORDER BY n
 RETURNING id, batch_id, image_id, project_id;
 
 -- claim_job --
--- Fair share in one statement.  Among users with runnable queued jobs, the one
+-- Fair share, the job.started event and its NOTIFY in one statement (one round
+-- trip, its own transaction).  Among users with runnable queued jobs, the one
 -- with the fewest running jobs goes first, ties to the one whose oldest queued
 -- job has waited longest; that user's oldest job is taken with FOR UPDATE SKIP
 -- LOCKED.  A job only starts if one of the $2 slots is free; the unique index
@@ -59,17 +60,29 @@ WITH RECURSIVE waiting_users AS (
     ORDER BY j.queued_at, j.id
     LIMIT 1
     FOR UPDATE OF j SKIP LOCKED
+), claimed AS (
+    UPDATE jobs
+    SET status = 'running', attempts = jobs.attempts + 1, started_at = clock_timestamp(), worker = $1,
+        slot = (SELECT slot FROM free_slot), lease_token = gen_random_uuid(),
+        lease_expires_at = now() + make_interval(secs => $3::float8),
+        error_code = NULL, error_message = NULL
+    FROM candidate
+    WHERE jobs.id = candidate.id
+    RETURNING jobs.id, jobs.batch_id, jobs.image_id, jobs.project_id, jobs.user_id, jobs.model,
+              jobs.threshold, jobs.attempts, jobs.max_attempts, jobs.lease_token
+), reserved AS (  -- the user's next seq (as emit_events; the row lock lasts to the end of the statement)
+    UPDATE users SET event_seq = event_seq + 1 FROM claimed WHERE users.id = claimed.user_id
+    RETURNING users.event_seq
+), started AS (
+    INSERT INTO events (user_id, seq, type, body)
+    SELECT c.user_id, r.event_seq, 'job.started',
+           jsonb_build_object('project_id', c.project_id, 'batch_id', c.batch_id, 'job_id', c.id,
+                              'image_id', c.image_id, 'status', 'running', 'attempt', c.attempts)
+    FROM claimed c, reserved r
 )
-UPDATE jobs
-SET status = 'running', attempts = jobs.attempts + 1, started_at = clock_timestamp(), worker = $1,
-    slot = (SELECT slot FROM free_slot), lease_token = gen_random_uuid(),
-    lease_expires_at = now() + make_interval(secs => $3::float8),
-    error_code = NULL, error_message = NULL
-FROM candidate
-WHERE jobs.id = candidate.id
-RETURNING jobs.id, jobs.batch_id, jobs.image_id, jobs.project_id, jobs.user_id, jobs.model,
-          jobs.threshold, jobs.attempts, jobs.max_attempts, jobs.lease_token,
-          (SELECT data FROM images WHERE images.id = jobs.image_id) AS image;
+SELECT c.*, (SELECT data FROM images WHERE images.id = c.image_id) AS image,
+       pg_notify('paraseg_events', c.user_id::text) AS notified
+FROM claimed c;
 
 -- renew_lease --
 UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3::float8)
@@ -77,19 +90,11 @@ WHERE id = $1 AND lease_token = $2 AND status = 'running'
 RETURNING id;
 
 -- complete_job --
--- Mark the job succeeded and store its result, only while $2 is still its lease.
+-- Store the result, mark the job succeeded, finish its batch if that was its last
+-- open job, and write the events: one round trip (routines/complete_job.sql).
+-- False, and nothing written, when $2 is no longer the job's lease.
 -- $3 model used, $4 mask PNG, $5 outlines, $6 the spheroids' measurements
-WITH done AS (
-    UPDATE jobs
-    SET status = 'succeeded', model_used = $3, finished_at = clock_timestamp(),
-        slot = NULL, lease_token = NULL, lease_expires_at = NULL
-    WHERE id = $1 AND lease_token = $2 AND status = 'running'
-    RETURNING id, batch_id, image_id, project_id, user_id, status
-), stored AS (
-    INSERT INTO results (job_id, image_id, model_used, mask_png, polygons, measurements)
-    SELECT id, image_id, $3, $4, $5::jsonb, $6::jsonb FROM done
-)
-SELECT * FROM done;
+SELECT paraseg_complete_job($1, $2, $3, $4, $5::jsonb, $6::jsonb);
 
 -- fail_attempt --
 -- The attempt failed: queue it again after a backoff, or end it failed when it
