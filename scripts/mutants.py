@@ -26,8 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BOUND_S = 420  # a defect's run that takes longer is hanging
-# complete_job's condition (jobs.sql): the lease this worker holds, on a running job.
-COMPLETE_JOB_WHERE = "lease_expires_at = NULL\n    WHERE id = $1 AND lease_token = $2 AND status = 'running'\n    RETURNING"
+# paraseg_complete_job's condition (sql/routines/complete_job.sql): the lease this worker holds, on a running job.
+COMPLETE_JOB_WHERE = "WHERE id = p_job AND lease_token = p_lease AND status = 'running'"
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,8 @@ DEFECTS = (
         ("inference/registry.py", "        if entry.fallback is not None:", "        if False:"),),
         "models.feature", "A corrupted model"),
     Defect("a batch that never completes", "a batch completes when its last job ends", (
-        ("queue/jobstore.py", 'if batch["finished_at"] is not None or await conn.fetchval(q("batch_has_open_jobs"), batch_id):', "if True:"),),
+        ("queue/sql/routines/complete_job.sql", "    IF b.finished_at IS NULL\n", "    IF false AND b.finished_at IS NULL\n"),
+        ("queue/jobstore.py", 'if batch["finished_at"] is not None or await conn.fetchval(q("batch_has_open_jobs"), batch_id):', "if True:")),
         "segmentation.feature", "A researcher segments a batch"),
     Defect("an unreachable inference server costs attempts", "faults are not failures", (
         ("queue/worker.py", 'raise InferenceUnavailable(f"{url} did not answer ({type(exc).__name__})") from None',
@@ -85,7 +86,11 @@ DEFECTS = (
          "            raise LeaseLost"),),
         "chaos.feature", "The database restarts"),
     Defect("a late write accepted", "a worker past its lease cannot overwrite the new holder", (
-        ("queue/sql/jobs.sql", COMPLETE_JOB_WHERE, COMPLETE_JOB_WHERE.replace("lease_token = $2 AND status = 'running'", "$2::uuid IS NOT NULL")),),
+        # Both guards: the worker checks its lease before writing, so the database's check is only
+        # reached by a write the worker believes is still leased (tests/integration/test_jobstore.py
+        # holds the database's check alone).
+        ("queue/sql/routines/complete_job.sql", COMPLETE_JOB_WHERE, "WHERE id = p_job AND p_lease IS NOT NULL"),
+        ("queue/worker.py", "        while True:\n            lease.check()\n            try:", "        while True:\n            try:")),
         "chaos.feature", "A worker frozen past its lease"),
     Defect("leases never renewed", "a slow job keeps its worker", (
         ("queue/worker.py", "if not await jobstore.renew(conn, job, self.args.lease):", "if not True:"),),
