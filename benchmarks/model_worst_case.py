@@ -26,8 +26,8 @@ from system.inference import train
 from system.inference.registry import AVAILABLE, ModelRegistry
 
 
-def evaluate(name: str, seeds: list[int]) -> dict:
-    entry = ModelRegistry().load(name)
+def evaluate(name: str, seeds: list[int], weights: Path | None = None) -> dict:
+    entry = (ModelRegistry(weights_dir=weights) if weights else ModelRegistry()).load(name)
     if entry.status != AVAILABLE:
         return {"model": name, "status": entry.status, "detail": entry.detail}
     scores = train.evaluate(entry.module, seeds, DEFAULT_THRESHOLD)
@@ -40,12 +40,14 @@ def evaluate(name: str, seeds: list[int]) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seeds", type=int, default=300)
+    p.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    p.add_argument("--weights", type=Path, help="a folder of weights and their manifest.json (default: the served ones)")
     p.add_argument("--json", type=Path, default=Path("reports/benchmarks/model_worst_case.json"))
     args = p.parse_args()
     # Seeds as scenarios draw them: the first images of many scenario-like names.
     seeds = [scenario_seed_base(f"scenario {i}") + j for i in range(args.seeds // 3) for j in range(3)][: args.seeds]
     started = time.monotonic()
-    results = [evaluate(name, seeds) for name in MODELS]
+    results = [evaluate(name, seeds, args.weights) for name in args.models]
     for r in results:
         print(f"MEASURED model worst case: {json.dumps(r)}", flush=True)
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -77,10 +77,11 @@ def running_system(context, config: SystemConfig | None = None):
 
 
 @fixture
-def system_of_its_own(context, purpose: str, proxied: bool):
-    """For a feature that breaks things: a system of its own, on a database of its own (the run's
-    other workers never see its jobs, and whatever a fault leaves behind goes with it).  With
-    ``proxied``, its database and inference links pass through fault proxies."""
+def system_of_its_own(context, purpose: str, proxied: bool, config: SystemConfig | None = None):
+    """For a feature that breaks things or measures: a system of its own, on a database of its own (the
+    run's other workers never see its jobs, and whatever a fault leaves behind goes with it).  With
+    ``proxied``, its database and inference links pass through fault proxies.  ``config``: the
+    chaos features' settings (short lease, fault injection) unless given."""
     name = f"{purpose}_{RUN_ID}"
     admin_url = context.database.url
     context.loop.run_until_complete(create_database(admin_url, name))
@@ -90,7 +91,7 @@ def system_of_its_own(context, purpose: str, proxied: bool):
     via = f"127.0.0.1:{proxies.database.port}" if proxied else f"{host}:{port}"
     url = admin_url.rsplit("/", 1)[0].replace(f"{host}:{port}", via) + f"/{name}"
     system = SystemUnderTest(url, context.log_dir / purpose,
-                             SystemConfig(apis=2, lease_s=4.0, retry_backoff_s=0.2, inference_fault_injection=True),
+                             config or SystemConfig(apis=2, lease_s=4.0, retry_backoff_s=0.2, inference_fault_injection=True),
                              route_inference=proxies.route_inference if proxied else None)
     try:
         system.start()
@@ -158,6 +159,8 @@ def before_feature(context, feature: Feature) -> None:
         use_fixture(system_of_its_own, context, "network", proxied=True)
     elif "chaos" in feature.tags:
         use_fixture(system_of_its_own, context, "chaos", proxied=False)
+    elif "efficiency" in feature.tags:  # the production settings (SystemConfig's defaults), nothing else running on it
+        use_fixture(system_of_its_own, context, "efficiency", proxied=False, config=SystemConfig())
 
 
 def before_scenario(context, scenario: Scenario) -> None:

@@ -25,6 +25,7 @@ from behave import fixture, use_fixture
 from system.inference import synthetic
 from system.inference.registry import DEFAULT_WEIGHTS_DIR
 
+from . import efficiency
 from .actors import Researcher, everyone
 from .burst import Burst
 from .faults import database_held_up
@@ -92,6 +93,14 @@ def seed_block(context, count: int) -> int:
 
 async def researchers_with_images(context, n: int, count: int) -> list[Researcher]:
     return await everyone(researcher_with_images(context, count) for _ in range(n))
+
+
+async def four_researchers_sharing(context, images: list[bytes]) -> list[Researcher]:
+    """Four researchers, listening, each with a project of a quarter of ``images``; closed when the scenario ends."""
+    researchers = await efficiency.researchers_with_images(context.system.api_url, context.http, images, "researcher")
+    for r in researchers:
+        keep_for_scenario(context, r, r.events.close)
+    return researchers
 
 
 async def segment_and_wait(researcher: Researcher, **options) -> None:

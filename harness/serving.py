@@ -32,13 +32,13 @@ from .waiting import async_wait_until
 SETTLE_S = 60
 
 
-def unseen_pngs(n: int, first: int = synthetic.EVAL_SEED_BASE + 20_000) -> list[bytes]:
-    """``n`` micrographs from seeds no model was trained on, as PNG."""
-    return [synthetic.to_png(s.image) for s in unseen_samples(n, first)]
+def unseen_pngs(n: int, first: int = synthetic.EVAL_SEED_BASE + 20_000, size: tuple[int, int] | None = None) -> list[bytes]:
+    """``n`` micrographs from seeds no model was trained on, as PNG; ``size`` (width, height) or each its own."""
+    return [synthetic.to_png(s.image) for s in unseen_samples(n, first, size)]
 
 
-def unseen_samples(n: int, first: int = synthetic.EVAL_SEED_BASE + 20_000) -> list[synthetic.Sample]:
-    return [synthetic.generate(first + i) for i in range(n)]
+def unseen_samples(n: int, first: int = synthetic.EVAL_SEED_BASE + 20_000, size: tuple[int, int] | None = None) -> list[synthetic.Sample]:
+    return [synthetic.generate(first + i, size=size) for i in range(n)]
 
 
 def mask_of(answer: ApiResponse) -> np.ndarray:

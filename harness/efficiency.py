@@ -1,0 +1,139 @@
+"""How much of the model's throughput researchers get, through the queue and through the server.
+
+Measured on one running system, in the same run, alternating so that drift on a
+shared machine hits both sides alike:
+
+- direct: four clients send the images straight to the inference server;
+- queue: four researchers each segment a project of a quarter of the images,
+  through the API, PostgreSQL, the worker and the same inference server.
+
+CPU seconds come from each process's own accounting (psutil), so the load
+generator's CPU does not blur what a process spends: the inference server, the
+worker(s), the API(s), PostgreSQL's backends, and this process (the clients).
+Used by ``features/efficiency.feature`` and ``benchmarks/pipeline_efficiency.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+
+import aiohttp
+import psutil
+
+from .actors import Researcher, everyone
+from .inference_client import InferenceClient
+from .launcher import SystemUnderTest
+from .throughput import through_server
+
+QUEUE_PATH = ("workers", "api", "postgres")  # the processes a job passes through besides the inference server
+# Below this many cores (and without a GPU) the clients, the queue's processes and the inference
+# server share the very CPU a throughput ratio compares, so it is measured but not asserted.
+MIN_CORES_FOR_RATIO = 4
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
+def postgres_pids(database_url: str) -> list[int]:
+    """The server's processes (postmaster and its backends) listening on the URL's port."""
+    port = int(database_url.rsplit(":", 1)[1].split("/")[0])
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        cmd = proc.info["cmdline"] or []
+        if proc.info["name"] == "postgres" and "-p" in cmd and cmd[cmd.index("-p") + 1] == str(port):
+            return [proc.pid, *(c.pid for c in proc.children(recursive=True))]
+    return []
+
+
+class CpuMeter:
+    """CPU seconds of named groups of processes between ``start()`` and ``stop()``."""
+
+    def __init__(self, groups: dict[str, Callable[[], list[int]]]) -> None:
+        self.groups = groups
+
+    @classmethod
+    def of(cls, system: SystemUnderTest, database_url: str) -> CpuMeter:
+        return cls({
+            "inference": lambda: [p.pid for p in system.inference],
+            "workers": lambda: [p.pid for p in system.workers],
+            "api": lambda: [p.pid for p in system.apis],
+            "postgres": lambda: postgres_pids(database_url),
+            "clients": lambda: [os.getpid()],
+        })
+
+    def start(self) -> None:
+        self._before = {name: cpu_seconds(pids()) for name, pids in self.groups.items()}
+
+    def stop(self) -> dict[str, float]:
+        return {name: cpu_seconds(pids()) - self._before[name] for name, pids in self.groups.items()}
+
+
+def _per_image(cpu: dict[str, float], n: int) -> dict[str, float]:
+    return {k: round(v / n, 5) for k, v in cpu.items()}
+
+
+async def direct_round(client: InferenceClient, model: str, images: list[bytes], meter: CpuMeter) -> dict:
+    meter.start()
+    served = await through_server(client, model, images, users=4, rounds=1)
+    cpu = meter.stop()
+    return {"images_per_s": served["images_per_s"], "cpu_s_per_image": _per_image(cpu, served["images"])}
+
+
+async def queue_round(researchers: list[Researcher], model: str, meter: CpuMeter, timeout_s: float) -> dict:
+    for r in researchers:
+        r.batches.clear()
+    meter.start()
+    started = time.perf_counter()
+    await everyone(r.segment(model=model) for r in researchers)
+    await everyone(r.wait_for_batches(timeout_s) for r in researchers)
+    elapsed = time.perf_counter() - started
+    cpu = meter.stop()
+    jobs = sum(len(b["job_ids"]) for r in researchers for b in r.batches)
+    return {"jobs_per_s": round(jobs / elapsed, 2), "jobs": jobs, "seconds": round(elapsed, 3), "cpu_s_per_image": _per_image(cpu, jobs)}
+
+
+async def researchers_with_images(api_url: str, session: aiohttp.ClientSession, images: list[bytes], label: str) -> list[Researcher]:
+    """Four researchers, listening, each with a project of a quarter of ``images``."""
+    researchers = await everyone(Researcher.sign_up(api_url, session, label) for _ in range(4))
+    for i, r in enumerate(researchers):
+        await r.listen()
+        await r.create_project()
+        await r.api.upload(r.project_id, [(f"img_{j:03d}.png", png) for j, png in enumerate(images[i::4])])
+    return researchers
+
+
+async def compare(system: SystemUnderTest, database_url: str, session: aiohttp.ClientSession, researchers: list[Researcher],
+                  model: str, images: list[bytes], rounds: int, timeout_s: float = 600) -> dict:
+    """Alternating direct and queue rounds after a warm-up of each; ratios per round and their medians."""
+    meter = CpuMeter.of(system, database_url)
+    client = InferenceClient(system.inference[0].address, session)
+    await queue_round(researchers, model, meter, timeout_s)  # warm-up: pools, caches, allocators
+    await direct_round(client, model, images, meter)
+    results = []
+    for _ in range(rounds):
+        direct = await direct_round(client, model, images, meter)
+        queued = await queue_round(researchers, model, meter, timeout_s)
+        q_cpu = queued["cpu_s_per_image"]
+        results.append({
+            "direct": direct, "queue": queued,
+            "throughput_ratio": round(queued["jobs_per_s"] / direct["images_per_s"], 3),
+            # CPU the queue path (worker, API, PostgreSQL) adds per job, over the inference server's own per job
+            "queue_cpu_over_inference": round(sum(q_cpu[k] for k in QUEUE_PATH) / q_cpu["inference"], 3),
+        })
+    return {
+        "rounds": results,
+        "throughput_ratio_median": statistics.median(r["throughput_ratio"] for r in results),
+        "queue_cpu_over_inference_median": statistics.median(r["queue_cpu_over_inference"] for r in results),
+        "server_cpu_s_per_image_median": statistics.median(r["direct"]["cpu_s_per_image"]["inference"] for r in results),
+        "cpu_cores": os.cpu_count(),
+    }
