@@ -132,8 +132,8 @@ async def compare(system: SystemUnderTest, database_url: str, session: aiohttp.C
         })
     return {
         "rounds": results,
-        "throughput_ratio_median": statistics.median(r["throughput_ratio"] for r in results),
-        "queue_cpu_over_inference_median": statistics.median(r["queue_cpu_over_inference"] for r in results),
+        "throughput_ratio_median": round(statistics.median(r["throughput_ratio"] for r in results), 3),
+        "queue_cpu_over_inference_median": round(statistics.median(r["queue_cpu_over_inference"] for r in results), 3),
         "server_cpu_s_per_image_median": statistics.median(r["direct"]["cpu_s_per_image"]["inference"] for r in results),
         "cpu_cores": os.cpu_count(),
     }
