@@ -74,8 +74,7 @@ DEFECTS = (
         ("inference/registry.py", "        if entry.fallback is not None:", "        if False:"),),
         "models.feature", "A corrupted model"),
     Defect("a batch that never completes", "a batch completes when its last job ends", (
-        ("queue/sql/routines/complete_job.sql", "    IF b.finished_at IS NULL\n", "    IF false AND b.finished_at IS NULL\n"),
-        ("queue/jobstore.py", 'if batch["finished_at"] is not None or await conn.fetchval(q("batch_has_open_jobs"), batch_id):', "if True:")),
+        ("queue/sql/routines/events.sql", "    IF b.finished_at IS NOT NULL\n", "    IF true OR b.finished_at IS NOT NULL\n"),),
         "segmentation.feature", "A researcher segments a batch"),
     Defect("an unreachable inference server costs attempts", "faults are not failures", (
         ("queue/worker.py", 'raise InferenceUnavailable(f"{url} did not answer ({type(exc).__name__})") from None',

@@ -2,10 +2,7 @@
 
 A lane calls :meth:`MicroBatcher.next_batch`; it blocks for the first request,
 then keeps taking requests that are already queued or arrive within
-``max_wait`` seconds, up to ``max_batch``.  One lane gathers at a time, so
-requests that arrive together share a forward pass instead of each taking an
-idle lane alone (on a CPU a pass of four costs a fifth less per image than four
-passes of one; benchmarks/pipeline_efficiency.py).  Requests whose caller gave up (their
+``max_wait`` seconds, up to ``max_batch``.  Requests whose caller gave up (their
 future is done: timed out or cancelled) are dropped here, so a lane never
 computes for nobody.  Each request's future gets exactly one result or one
 exception; :func:`settle` is the only place that sets them.
@@ -49,7 +46,6 @@ class MicroBatcher:
             raise ValueError("max_batch and max_queue must be >= 1 and max_wait >= 0")
         self.max_batch, self.max_wait = max_batch, max_wait
         self._queue: asyncio.Queue[Request] = asyncio.Queue(max_queue)
-        self._gathering = asyncio.Lock()
 
     def qsize(self) -> int:
         return self._queue.qsize()
@@ -62,28 +58,27 @@ class MicroBatcher:
 
     async def next_batch(self, limit: int | None = None) -> list[Request]:
         """The next batch for a lane: at least one live request, at most ``limit``."""
-        async with self._gathering:
-            limit = min(limit or self.max_batch, self.max_batch)
-            batch: list[Request] = []
-            while not batch:
-                first = await self._queue.get()
-                if not first.future.done():
-                    batch.append(first)
-            until = time.monotonic() + self.max_wait
-            while len(batch) < limit:
+        limit = min(limit or self.max_batch, self.max_batch)
+        batch: list[Request] = []
+        while not batch:
+            first = await self._queue.get()
+            if not first.future.done():
+                batch.append(first)
+        until = time.monotonic() + self.max_wait
+        while len(batch) < limit:
+            try:
+                request = self._queue.get_nowait()
+            except asyncio.QueueEmpty:
+                remaining = until - time.monotonic()
+                if remaining <= 0:
+                    break
                 try:
-                    request = self._queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    remaining = until - time.monotonic()
-                    if remaining <= 0:
-                        break
-                    try:
-                        request = await asyncio.wait_for(self._queue.get(), remaining)
-                    except TimeoutError:
-                        break
-                if not request.future.done():
-                    batch.append(request)
-            return batch
+                    request = await asyncio.wait_for(self._queue.get(), remaining)
+                except TimeoutError:
+                    break
+            if not request.future.done():
+                batch.append(request)
+        return batch
 
     def fail_all(self, error: BaseException) -> None:
         """On shutdown: answer every queued request with ``error``."""

@@ -37,6 +37,7 @@ class ClaimedJob:
 
 CLAIMED_FIELDS = tuple(ClaimedJob.__dataclass_fields__)
 
+
 async def emit(conn: asyncpg.Connection, user_id: int, events: Sequence[tuple[str, dict]]) -> list[int]:
     """Append ``events`` (type, body) to the user's stream; returns their seqs."""
     if not events:
@@ -143,18 +144,12 @@ async def _after_final(conn: asyncpg.Connection, rows: Iterable[asyncpg.Record],
     """Emit the final event of each job and, when its batch has nothing left to run, the batch's."""
     rows = list(rows)
     by_user: dict[int, list[tuple[str, dict]]] = {}
-    batch_ids = sorted({r["batch_id"] for r in rows})
+    user_of_batch = {r["batch_id"]: r["user_id"] for r in rows}  # a batch's jobs are its owner's
     for r in rows:
         by_user.setdefault(r["user_id"], []).append(job_event(FINAL_EVENT[r["status"]], r, r["status"], **extra))
-    for batch_id in batch_ids:
-        batch = await conn.fetchrow(q("lock_batch"), batch_id)  # a second FOR UPDATE by the same transaction is free
-        if batch["finished_at"] is not None or await conn.fetchval(q("batch_has_open_jobs"), batch_id):
-            continue
-        await conn.execute(q("finish_batch"), batch_id)
-        status = "cancelled" if batch["cancelled_at"] is not None else "completed"
-        by_user.setdefault(batch["user_id"], []).append(
-            ("batch.completed", {"project_id": batch["project_id"], "batch_id": batch_id, "job_id": None, "image_id": None, "status": status})
-        )
+    for batch_id in sorted(user_of_batch):
+        closed = await conn.fetchval(q("close_batch"), batch_id)
+        if closed is not None:
+            by_user[user_of_batch[batch_id]].append(("batch.completed", json.loads(closed)))
     for user_id, events in by_user.items():
         await emit(conn, user_id, events)
-

@@ -70,18 +70,11 @@ WITH RECURSIVE waiting_users AS (
     WHERE jobs.id = candidate.id
     RETURNING jobs.id, jobs.batch_id, jobs.image_id, jobs.project_id, jobs.user_id, jobs.model,
               jobs.threshold, jobs.attempts, jobs.max_attempts, jobs.lease_token
-), reserved AS (  -- the user's next seq (as emit_events; the row lock lasts to the end of the statement)
-    UPDATE users SET event_seq = event_seq + 1 FROM claimed WHERE users.id = claimed.user_id
-    RETURNING users.event_seq
-), started AS (
-    INSERT INTO events (user_id, seq, type, body)
-    SELECT c.user_id, r.event_seq, 'job.started',
-           jsonb_build_object('project_id', c.project_id, 'batch_id', c.batch_id, 'job_id', c.id,
-                              'image_id', c.image_id, 'status', 'running', 'attempt', c.attempts)
-    FROM claimed c, reserved r
 )
 SELECT c.*, (SELECT data FROM images WHERE images.id = c.image_id) AS image,
-       pg_notify('paraseg_events', c.user_id::text) AS notified
+       paraseg_emit(c.user_id, ARRAY['job.started'],
+                    ARRAY[jsonb_build_object('project_id', c.project_id, 'batch_id', c.batch_id, 'job_id', c.id,
+                                             'image_id', c.image_id, 'status', 'running', 'attempt', c.attempts)]) AS seqs
 FROM claimed c;
 
 -- renew_lease --
@@ -115,16 +108,8 @@ ORDER BY id
 FOR UPDATE SKIP LOCKED;
 
 -- lock_batch --
--- The batch row, locked so that exactly one transaction sees its last job end.
+-- The batch row, locked: a cancel sees its owner, and no job's end finishes the batch meanwhile.
 SELECT id, user_id, project_id, cancelled_at, finished_at FROM batches WHERE id = $1 FOR UPDATE;
-
--- batch_has_open_jobs --
--- Must run as its own statement after lock_batch: in READ COMMITTED each
--- statement takes a new snapshot, so this one sees every job that a
--- transaction holding the lock before us committed.  (Folded into lock_batch
--- it would read the snapshot from before the wait, and the last two jobs to
--- finish at once would each see the other still running.)
-SELECT EXISTS (SELECT 1 FROM jobs WHERE batch_id = $1 AND status IN ('queued', 'running'));
 
 -- cancel_queued_jobs --
 UPDATE jobs SET status = 'cancelled', finished_at = now()
@@ -134,23 +119,14 @@ RETURNING id, batch_id, image_id, project_id, user_id, status;
 -- mark_batch_cancelled --
 UPDATE batches SET cancelled_at = now() WHERE id = $1 AND cancelled_at IS NULL;
 
--- finish_batch --
--- clock_timestamp(), as the jobs' finished_at: the batch never finishes before its last job.
-UPDATE batches SET finished_at = clock_timestamp() WHERE id = $1;
+-- close_batch --
+-- Finish the batch if it has no open job left; its batch.completed body, or NULL (routines/events.sql).
+SELECT paraseg_close_batch($1);
 
 -- emit_events --
--- Append events ($2 types, $3 JSON bodies) to user $1's stream with the next
--- seqs, and wake the API processes.  The user row lock lasts to the end of the
--- transaction, so a user's events commit in the order of their numbers.
-WITH reserved AS (
-    UPDATE users SET event_seq = event_seq + cardinality($2::text[]) WHERE id = $1 RETURNING event_seq
-), appended AS (
-    INSERT INTO events (user_id, seq, type, body)
-    SELECT $1, r.event_seq - cardinality($2::text[]) + e.n, e.t, e.b::jsonb
-    FROM reserved r, unnest($2::text[], $3::text[]) WITH ORDINALITY AS e(t, b, n)
-    RETURNING seq
-)
-SELECT (SELECT array_agg(seq ORDER BY seq) FROM appended) AS seqs, pg_notify('paraseg_events', $1::text);
+-- Append events ($2 types, $3 JSON bodies) to user $1's stream with the next seqs,
+-- and wake the API processes (routines/events.sql).
+SELECT paraseg_emit($1, $2::text[], $3::text[]::jsonb[]) AS seqs;
 
 -- notify_jobs --
 SELECT pg_notify('paraseg_jobs', '');
