@@ -43,11 +43,11 @@ from system.inference import synthetic
 SIZE = (288, 224)  # width, height of each image
 
 
-async def measure(system: SystemUnderTest, database_url: str, model: str, images: list[bytes], rounds: int) -> dict:
+async def measure(system: SystemUnderTest, model: str, images: list[bytes], rounds: int) -> dict:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as session:
         researchers = await researchers_with_images(system.api_url, session, images, "bench")
         try:
-            return await compare(system, database_url, session, researchers, model, images, rounds)
+            return await compare(system, session, researchers, model, images, rounds)
         finally:
             for r in researchers:
                 await r.events.close()
@@ -60,7 +60,7 @@ def run(model: str, n_images: int, rounds: int, lanes: int) -> dict:
     with provision("embedded") as db, tempfile.TemporaryDirectory() as logs:
         system = SystemUnderTest(db.url, Path(logs), SystemConfig(lanes=lanes)).start()
         try:
-            queue = asyncio.run(measure(system, db.url, model, images, rounds))
+            queue = asyncio.run(measure(system, model, images, rounds))
         finally:
             system.stop()
     server_cpu = queue["server_cpu_s_per_image_median"]

@@ -62,12 +62,12 @@ class CpuMeter:
         self.groups = groups
 
     @classmethod
-    def of(cls, system: SystemUnderTest, database_url: str) -> CpuMeter:
+    def of(cls, system: SystemUnderTest) -> CpuMeter:
         return cls({
             "inference": lambda: [p.pid for p in system.inference],
             "workers": lambda: [p.pid for p in system.workers],
             "api": lambda: [p.pid for p in system.apis],
-            "postgres": lambda: postgres_pids(database_url),
+            "postgres": lambda: postgres_pids(system.database_url),
             "clients": lambda: [os.getpid()],
         })
 
@@ -112,10 +112,10 @@ async def researchers_with_images(api_url: str, session: aiohttp.ClientSession, 
     return researchers
 
 
-async def compare(system: SystemUnderTest, database_url: str, session: aiohttp.ClientSession, researchers: list[Researcher],
+async def compare(system: SystemUnderTest, session: aiohttp.ClientSession, researchers: list[Researcher],
                   model: str, images: list[bytes], rounds: int, timeout_s: float = 600) -> dict:
     """Alternating direct and queue rounds after a warm-up of each; ratios per round and their medians."""
-    meter = CpuMeter.of(system, database_url)
+    meter = CpuMeter.of(system)
     client = InferenceClient(system.inference[0].address, session)
     await queue_round(researchers, model, meter, timeout_s)  # warm-up: pools, caches, allocators
     await direct_round(client, model, images, meter)

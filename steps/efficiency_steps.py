@@ -17,8 +17,7 @@ async def step_researchers_with_images(context, n: int, images: int, width: int,
 
 @when("their batches go through the queue, alternating with 4 clients sending the same images to the inference server, {rounds:d} rounds each")
 async def step_compare(context, rounds: int):
-    context.comparison = await efficiency.compare(context.system, context.system.database_url, context.http, context.researchers,
-                                                  "unet", context.images, rounds)
+    context.comparison = await efficiency.compare(context.system, context.http, context.researchers, "unet", context.images, rounds)
     measured("efficiency: the queue against the inference server directly", context.comparison)
 
 

@@ -128,7 +128,7 @@ async def test_a_lost_lease_cannot_overwrite_the_new_owners_result(pool):
 
 
 async def test_a_jobs_life_writes_its_events_in_order_with_their_fields(pool):
-    """claim and complete write their events in SQL (one round trip each): the same fields and seqs as emit's."""
+    """Every event, written by Python (enqueue) or by SQL (claim, complete), takes the user's next seq and the documented fields."""
     async with pool.acquire() as conn:
         await conn.execute("UPDATE jobs SET status = 'cancelled', slot = NULL, lease_token = NULL WHERE status IN ('queued', 'running')")
         user, project, images = await make_user(conn, 1)
@@ -145,3 +145,19 @@ async def test_a_jobs_life_writes_its_events_in_order_with_their_fields(pool):
         ("job.succeeded", ids | {"status": "succeeded", "model_used": "hrnet"}),
         ("batch.completed", ids | {"job_id": None, "image_id": None, "status": "completed"}),
     ]
+
+
+async def test_a_cancelled_batch_completes_as_cancelled_when_its_running_job_ends(pool):
+    """cancel ends the queued jobs; the batch closes, once, when the job still running ends (close_batch on both paths)."""
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE jobs SET status = 'cancelled', slot = NULL, lease_token = NULL WHERE status IN ('queued', 'running')")
+        user, project, images = await make_user(conn, 3)
+        batch_id, _ = await jobstore.enqueue_batch(conn, user, project, images, "unet", 0.5, 3)
+        running = await jobstore.claim(conn, "cancel", 4, 30)
+        assert await jobstore.cancel_batch(conn, batch_id, user)
+        closed_early = await conn.fetchval("SELECT finished_at FROM batches WHERE id = $1", batch_id)
+        assert await jobstore.complete(conn, running, "unet", b"png", [], [])
+        rows = await conn.fetch("SELECT type, body FROM events WHERE user_id = $1 ORDER BY seq", user)
+    assert closed_early is None
+    assert [r["type"] for r in rows][-4:] == ["job.cancelled", "job.cancelled", "job.succeeded", "batch.completed"]
+    assert json.loads(rows[-1]["body"])["status"] == "cancelled"
