@@ -150,7 +150,7 @@ class SystemUnderTest:
             "DATABASE_URL": self.database_url, "INFERENCE_URL": self.inference_urls, "WORKER_NAME": f"worker-{n}",
             "WORKER_CONCURRENCY": str(c.worker_concurrency), "MAX_RUNNING": str(c.max_running),
             "LEASE_SECONDS": str(c.lease_s), "POLL_INTERVAL": str(c.poll_interval_s),
-            "RETRY_BACKOFF": str(c.retry_backoff_s), "MAX_ATTEMPTS": str(c.max_attempts)} | env)
+            "RETRY_BACKOFF": str(c.retry_backoff_s), "MAX_ATTEMPTS": str(c.max_attempts), "POOL_IDLE_SECONDS": str(c.pool_idle_s)} | env)
         self.workers.append(proc)
         proc.wait_ready(self.config.ready_timeout_s)
         return proc

@@ -19,10 +19,6 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Setti
         "--acquire-timeout", type=float, default=float(env("POOL_ACQUIRE_TIMEOUT", "5")),
         help="seconds a request waits for a connection before 503 busy (POOL_ACQUIRE_TIMEOUT)",
     )
-    p.add_argument(
-        "--pool-idle", type=float, default=float(env("POOL_IDLE_SECONDS", "10")),
-        help="seconds an unused database connection stays open before the pool closes it (POOL_IDLE_SECONDS)",
-    )
     args = p.parse_args(argv)
     if args.pool_size < 1 or args.acquire_timeout <= 0 or args.max_attempts < 1 or args.pool_idle <= 0:
         p.error("--pool-size and --max-attempts must be >= 1, --acquire-timeout and --pool-idle > 0")

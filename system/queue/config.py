@@ -25,6 +25,10 @@ def add_database_flags(p: argparse.ArgumentParser) -> None:
         help="inference server base URL(s), comma separated (INFERENCE_URL)",
     )
     p.add_argument("--max-attempts", type=int, default=int(env("MAX_ATTEMPTS", "3")), help="attempts before a job ends failed (MAX_ATTEMPTS)")
+    p.add_argument(
+        "--pool-idle", type=float, default=float(env("POOL_IDLE_SECONDS", "10")),
+        help="seconds an unused database connection stays open before the pool closes it (POOL_IDLE_SECONDS)",
+    )
 
 
 def inference_urls(raw: str) -> tuple[str, ...]:

@@ -105,7 +105,8 @@ class Worker:
         stop = stop_signal()
         async with contextlib.AsyncExitStack() as resources:  # released in reverse, whatever happens
             self.pool = await asyncpg.create_pool(self.args.database_url, min_size=1, max_size=self.args.concurrency + 2,
-                                                  timeout=self.args.poll_interval * 5, **pool_settings())
+                                                  timeout=self.args.poll_interval * 5,
+                                                  max_inactive_connection_lifetime=self.args.pool_idle, **pool_settings())
             resources.push_async_callback(self.pool.close)
             async with self.pool.acquire() as conn:
                 await migrate(conn)
@@ -293,8 +294,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--log-level", default=env("LOG_LEVEL", "INFO"))
     args = p.parse_args(argv)
     args.database_url = require_database(p, args.database_url)
-    if min(args.concurrency, args.max_running, args.max_attempts) < 1 or args.lease <= 0 or args.poll_interval <= 0:
-        p.error("--concurrency, --max-running and --max-attempts must be >= 1; --lease and --poll-interval > 0")
+    if min(args.concurrency, args.max_running, args.max_attempts) < 1 or min(args.lease, args.poll_interval, args.pool_idle) <= 0:
+        p.error("--concurrency, --max-running and --max-attempts must be >= 1; --lease, --poll-interval and --pool-idle > 0")
     return args
 
 
