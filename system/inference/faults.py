@@ -21,28 +21,41 @@ class FaultInjector:
     oom_left: int = 0
     delay_left: int = 0
     delay_s: float = 0.0
+    held: bool = False  # every forward pass waits at its start until the hold is released
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _released: threading.Event = field(default_factory=threading.Event)
 
-    def arm(self, oom: int = 0, delay_ms: float = 0.0, delay_count: int = 0) -> dict:
+    def __post_init__(self) -> None:
+        self._released.set()
+
+    def arm(self, oom: int = 0, delay_ms: float = 0.0, delay_count: int = 0, hold: bool = False) -> dict:
         with self._lock:
             self.oom_left += oom
             if delay_count:
                 self.delay_left, self.delay_s = delay_count, delay_ms / 1000
+            if hold:
+                self.held = True
+                self._released.clear()
             return self.state()
 
     def clear(self) -> dict:
+        """Disarm everything, and let every held forward pass go on."""
         with self._lock:
             self.oom_left = self.delay_left = 0
             self.delay_s = 0.0
+            self.held = False
+            self._released.set()
             return self.state()
 
     def state(self) -> dict:
-        return {"enabled": self.enabled, "oom_left": self.oom_left, "delay_left": self.delay_left, "delay_ms": self.delay_s * 1000}
+        return {"enabled": self.enabled, "oom_left": self.oom_left, "delay_left": self.delay_left, "delay_ms": self.delay_s * 1000,
+                "held": self.held}
 
     def before_forward(self) -> None:
         """Called in a lane's thread just before each forward pass."""
         if not self.enabled:
             return
+        self._released.wait()  # a hold: the lane is busy until the test releases it
         with self._lock:
             delay = self.delay_s if self.delay_left > 0 else 0.0
             self.delay_left = max(0, self.delay_left - 1)

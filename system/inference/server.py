@@ -85,6 +85,7 @@ class InferenceService:
         self.lanes.start()
 
     async def stop(self) -> None:
+        self.faults.clear()  # a held forward pass must not keep its lane from stopping
         if self.lanes is not None:
             await self.lanes.stop()
         if self.batcher is not None:
@@ -189,7 +190,8 @@ async def reload_model(request: web.Request) -> web.Response:
 
 async def faults(request: web.Request) -> web.Response:
     """Arm faults: ``{"oom": n}`` fails the next n forward passes with out-of-memory;
-    ``{"delay_ms": x, "count": n}`` delays the next n passes by x ms.  DELETE disarms them all."""
+    ``{"delay_ms": x, "count": n}`` delays the next n passes by x ms; ``{"hold": true}`` holds every
+    pass at its start (its lane busy) until DELETE, which disarms them all and releases the held passes."""
     service = request.app[SERVICE]
     if not service.faults.enabled:
         raise ApiError(403, "fault_injection_disabled", "start the server with --enable-fault-injection to use this route")
@@ -198,11 +200,11 @@ async def faults(request: web.Request) -> web.Response:
     if request.method == "DELETE":
         return web.json_response(service.faults.clear())
     body = await read_json(request)
-    oom, delay_ms, count = body.get("oom", 0), body.get("delay_ms", 0), body.get("count", 0)
-    valid = type(oom) is int and type(count) is int and type(delay_ms) in (int, float)
+    oom, delay_ms, count, hold = body.get("oom", 0), body.get("delay_ms", 0), body.get("count", 0), body.get("hold", False)
+    valid = type(oom) is int and type(count) is int and type(delay_ms) in (int, float) and type(hold) is bool
     if not valid or not all(0 <= v <= 100_000 for v in (oom, delay_ms, count)):
-        raise ApiError(400, "invalid_request", "oom and count must be integers, delay_ms a number, all from 0 to 100000")
-    return web.json_response(service.faults.arm(oom=oom, delay_ms=float(delay_ms), delay_count=count))
+        raise ApiError(400, "invalid_request", "oom and count must be integers, delay_ms a number, all from 0 to 100000; hold true or false")
+    return web.json_response(service.faults.arm(oom=oom, delay_ms=float(delay_ms), delay_count=count, hold=hold))
 
 
 async def list_models(request: web.Request) -> web.Response:

@@ -11,21 +11,45 @@ import aiohttp
 import pytest
 
 from harness.inference_client import InferenceClient
+from harness.metrics import scrape, total
 from harness.probes import spheroid_png
+from harness.waiting import async_wait_until
 from system.common.measure import decode_mask, measure
 
 
 async def test_a_full_queue_answers_overloaded_with_retry_after(system):
-    proc = system.start_standalone_inference(LANES="1", MAX_BATCH="1", MAX_QUEUE="2", ENABLE_FAULT_INJECTION="1")
+    """While its one lane is busy the server admits what its queue holds and refuses the rest at once,
+    each refusal 503 ``overloaded`` with ``Retry-After``; once the lane is free it serves them all.
+
+    The lane is held busy by the test (a held forward pass), not by a delay it hopes is long enough:
+    which requests of a burst get in is the server's choice, how many is its promise."""
+    max_queue = 2
+    proc = system.start_standalone_inference(LANES="1", MAX_BATCH="1", MAX_QUEUE=str(max_queue), ENABLE_FAULT_INJECTION="1")
     try:
         async with aiohttp.ClientSession() as session:
             client = InferenceClient(proc.address, session)
-            await client.arm_faults(delay_ms=1500, count=1)  # the lane is busy for a while
-            answers = await asyncio.gather(*(client.segment("unet", spheroid_png()) for _ in range(8)))
-            statuses = sorted(a.status for a in answers)
-            overloaded = [a for a in answers if a.status == 503]
-            assert overloaded and all(a.error_code == "overloaded" and a.headers.get("Retry-After") == "1" for a in overloaded)
-            assert statuses.count(200) >= 3, statuses  # the one computing and the two queued
+            await client.arm_faults(hold=True)
+            first = asyncio.create_task(client.segment("unet", spheroid_png()))
+            await async_wait_until(lambda: scrape(session, proc.address), until=lambda m: total(m, "inference_lanes_in_use") == 1,
+                                   timeout=60, interval=0.05, describe="the lane to start computing the first request")
+            burst = [asyncio.create_task(client.segment("unet", spheroid_png())) for _ in range(8)]
+
+            async def decided() -> tuple[int, int]:  # (answered, waiting in the queue)
+                return sum(t.done() for t in burst), total(await scrape(session, proc.address), "inference_queue_depth")
+
+            answered, queued = await async_wait_until(decided, until=lambda d: d[0] + d[1] == len(burst), timeout=60, interval=0.05,
+                                                      describe="every request of the burst to be refused or queued")
+            busy = total(await scrape(session, proc.address), "inference_lanes_in_use")
+            assert busy == 1, f"the held lane stopped computing ({busy} lanes in use)"
+            refused = [t.result() for t in burst if t.done()]
+            admitted = [t for t in burst if not t.done()]
+            assert queued == max_queue and answered == len(burst) - max_queue, f"{queued} queued and {answered} answered of {len(burst)}"
+            wrong = [(a.status, a.error_code, a.headers.get("Retry-After")) for a in refused
+                     if not (a.status == 503 and a.error_code == "overloaded" and a.headers.get("Retry-After") == "1")]
+            assert not wrong, f"refusals other than 503 overloaded with Retry-After 1: {wrong}"
+            await client.clear_faults()  # the lane is free: what was admitted is served
+            served = [await first] + [await t for t in admitted]
+            assert [a.status for a in served] == [200] * (1 + max_queue), [(a.status, a.error_code) for a in served]
             assert (await client.segment("unet", spheroid_png())).status == 200  # and it serves on
     finally:
         proc.stop()
