@@ -24,12 +24,18 @@ def percentile(values: Iterable[float], q: float) -> float:
     return float(np.percentile(np.asarray(list(values), dtype=float), q))
 
 
-def latency_figures(latencies_s: Sequence[float]) -> dict:
-    """Count, p50, p99 and max of latencies given in seconds, in milliseconds."""
+def latency_figures(latencies_s: Sequence[float], bound_s: float | None = None) -> dict:
+    """Count, p50, p99 and max of latencies given in seconds, in milliseconds; with ``bound_s``, how many
+    exceed it.  (With few samples numpy's p99 interpolates between the largest ones: the maximum and the
+    count over the bound are what a rule about every event is judged by.)"""
     if not latencies_s:
         raise ValueError("no latencies to summarise")
-    return {"events": len(latencies_s), "p50_ms": round(percentile(latencies_s, 50) * 1000, 1),
-            "p99_ms": round(percentile(latencies_s, 99) * 1000, 1), "max_ms": round(max(latencies_s) * 1000, 1)}
+    figures = {"events": len(latencies_s), "p50_ms": round(percentile(latencies_s, 50) * 1000, 1),
+               "p99_ms": round(percentile(latencies_s, 99) * 1000, 1), "max_ms": round(max(latencies_s) * 1000, 1)}
+    if bound_s is not None:
+        figures["over_bound"] = sum(x > bound_s for x in latencies_s)
+        figures["bound_ms"] = bound_s * 1000
+    return figures
 
 
 def max_overlap(intervals: Iterable[tuple[float, float]]) -> int:

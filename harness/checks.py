@@ -14,6 +14,8 @@ from system.contract import FINAL_JOB_STATUSES
 from system.inference.synthetic import iou
 
 from .actors import Researcher, everyone
+from .analysis import latency_figures
+from .reporting import measured
 
 FINAL_EVENTS = {f"job.{status}" for status in FINAL_JOB_STATUSES}
 
@@ -47,6 +49,22 @@ def researchers_streams(researchers: list[Researcher]) -> None:
         event_stream(r.name, r.events.bodies(), r.own_job_ids())
         completed = {e["batch_id"] for e in r.events.bodies() if e["type"] == "batch.completed"}
         assert completed == {b["batch_id"] for b in r.batches}, f"{r.name}: batch.completed for {completed}"
+
+
+def events_delivered_within(researchers: list[Researcher], bound_s: float) -> dict:
+    """Every job's final event reached its researcher within ``bound_s`` of the change it reports (its ``ts``);
+    the figures are recorded (``MEASURED``) before the check.  A late event is named with its seq, job and lateness, and whether the
+    researcher's stream was reconnecting then."""
+    received = [(r, e) for r in researchers for e in r.events.events if e.body["type"] in FINAL_EVENTS]
+    figures = latency_figures([e.latency_s for _, e in received], bound_s)
+    measured("event latency (final status committed -> client)", figures)
+    late = sorted(((e.latency_s, r, e) for r, e in received if e.latency_s > bound_s), key=lambda x: -x[0])
+    described = [f"{r.name} seq {e.body['seq']} {e.body['type']} job {e.body['job_id']}: {lat * 1000:.0f} ms"
+                 + (" (its stream was reconnecting)" if any(a <= e.received_at and b >= e.received_at - lat for a, b in r.events.gaps) else "")
+                 for lat, r, e in late[:5]]
+    assert not late, (f"{len(late)} of {len(received)} events reached their researcher later than {bound_s:g} s after the change "
+                      f"(max {figures['max_ms']:.0f} ms): {'; '.join(described)}")
+    return figures
 
 
 async def masks(researcher: Researcher) -> list[float]:
