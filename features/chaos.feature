@@ -11,6 +11,7 @@ Feature: Ordinary faults lose nothing
       Given 4 researchers, each with a project of 20 spheroid images
       When they all segment their projects and the database <fault> while the jobs run
       Then every job succeeds exactly once, and none failed
+      And no image was left claimed by a worker that was not working on it
       And no finished work was done again
       And each researcher saw, live, every event of their own jobs in order and none of anyone else's
       And requests made while the database was away were told "unavailable", with a time to retry
@@ -26,6 +27,7 @@ Feature: Ordinary faults lose nothing
       Given 4 researchers, each with a project of 20 spheroid images
       When they all segment their projects and every database connection is dropped while the jobs run
       Then every job succeeds exactly once, and none failed
+      And no image was left claimed by a worker that was not working on it
       And no finished work was done again
       And each researcher saw, live, every event of their own jobs in order and none of anyone else's
       And the events reached the researchers within a second of the change they report
@@ -37,6 +39,7 @@ Feature: Ordinary faults lose nothing
       Given 4 researchers, each with a project of 20 spheroid images
       When they all segment their projects and the inference server is killed and started again while the jobs run
       Then every job succeeds exactly once, and none failed
+      And no image was left claimed by a worker that was not working on it
       And each researcher saw, live, every event of their own jobs in order and none of anyone else's
       And the service recovered within a bound set by its lease, poll interval and backoff
 
@@ -44,6 +47,7 @@ Feature: Ordinary faults lose nothing
       Given 4 researchers, each with a project of 20 spheroid images
       When they all segment their projects and the inference server hangs for twice a job's lease while the jobs run
       Then every job succeeds exactly once, and none failed
+      And no image was left claimed by a worker that was not working on it
       And no job was taken from the worker that started it
       And the service recovered within a bound set by its lease, poll interval and backoff
 
@@ -52,6 +56,8 @@ Feature: Ordinary faults lose nothing
       And every forward pass of the inference server takes longer than a job's lease
       When they all segment their projects at the same moment
       Then every job succeeds exactly once, and none failed
+      And no image was left claimed by a worker that was not working on it
+      And every job's lease was renewed before it ran out
       And no job was taken from the worker that started it
       And each researcher saw, live, every event of their own jobs in order and none of anyone else's
 
@@ -63,6 +69,7 @@ Feature: Ordinary faults lose nothing
       And the first of them follows the work in the web page, served by the API process that sends their events
       When they all segment their projects and the API process sending their events is killed and started again while the jobs run
       Then every job succeeds exactly once, and none failed
+      And no image was left claimed by a worker that was not working on it
       And their live events came back on their own, from where they left off
       And the web page received every event of the first researcher's jobs exactly once, in order
       And the service recovered within a bound set by its lease, poll interval and backoff
@@ -75,4 +82,5 @@ Feature: Ordinary faults lose nothing
       And the inference server is frozen
       When the researcher segments the project, and a worker holding jobs freezes past its lease while another takes them over
       Then every image is segmented exactly once
+      And no image was left claimed by a worker that was not working on it
       And the frozen worker's late results were refused, and its jobs kept the results of the worker that took them over

@@ -9,6 +9,7 @@ Feature: Failures lose nothing
     And the inference server is frozen
     When the researcher segments the project and a worker holding one of the jobs is killed
     Then every image is segmented exactly once
+    And no image was left claimed by a worker that was not working on it
     And the killed worker's jobs were taken up again after their lease ran out
 
   @failure

@@ -12,6 +12,7 @@ Feature: A network that hangs, drops and dawdles loses nothing
       Given 4 researchers, each with a project of 20 spheroid images
       When they all segment their projects and the database cannot be reached for a few seconds while the jobs run
       Then every job succeeds exactly once, and none failed
+      And no image was left claimed by a worker that was not working on it
       And each researcher saw, live, every event of their own jobs in order and none of anyone else's
       And requests made meanwhile were answered in the time the service allows itself, with what was asked or "unavailable"
       And the service recovered within a bound set by its lease, poll interval and backoff
@@ -20,6 +21,7 @@ Feature: A network that hangs, drops and dawdles loses nothing
       Given 4 researchers, each with a project of 20 spheroid images
       When they all segment their projects and one database connection or query in three fails for a while while the jobs run
       Then every job succeeds exactly once, and none failed
+      And no image was left claimed by a worker that was not working on it
       And each researcher saw, live, every event of their own jobs in order and none of anyone else's
       And requests made meanwhile were answered in the time the service allows itself, with what was asked or "unavailable"
       And the service recovered within a bound set by its lease, poll interval and backoff
@@ -30,6 +32,7 @@ Feature: A network that hangs, drops and dawdles loses nothing
       Given 4 researchers, each with a project of 20 spheroid images
       When they all segment their projects and the inference server cannot be reached for ten seconds while the jobs run
       Then every job succeeds exactly once, and none failed
+      And no image was left claimed by a worker that was not working on it
       And each researcher saw, live, every event of their own jobs in order and none of anyone else's
       And the service recovered within a bound set by its lease, poll interval and backoff
 
@@ -40,4 +43,5 @@ Feature: A network that hangs, drops and dawdles loses nothing
       And every message to the database and the inference server takes 100 ms, give or take 50
       When they all segment their projects at the same moment
       Then every job succeeds exactly once, and none failed
+      And no image was left claimed by a worker that was not working on it
       And each researcher saw, live, every event of their own jobs in order and none of anyone else's

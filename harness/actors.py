@@ -79,10 +79,10 @@ class Researcher:
         for row in await self.api.images(self.project_id):
             self.images.append(UploadedImage(row["id"], row["filename"], row["width"], row["height"], samples[row["filename"]].mask))
 
-    async def listen(self, events_urls: list[str] | None = None) -> None:
+    async def listen(self, events_urls: list[str] | None = None, max_attempts: int | None = None) -> None:
         """Open the live event stream on the first of ``events_urls`` (default: where the requests go);
-        if it drops, it reconnects to the next of them."""
-        self.events = EventStream(events_urls or [self.api.base_url], self.api.token)
+        if it drops, it reconnects to the next of them.  ``max_attempts``: the system's, checked on arrival."""
+        self.events = EventStream(events_urls or [self.api.base_url], self.api.token, max_attempts=max_attempts)
         await self.events.connect(after=0)
 
     async def create_project(self, name: str | None = None) -> int:

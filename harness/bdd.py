@@ -25,6 +25,7 @@ from system.inference.gpu import GpuProbe
 from . import reporting, ui
 from .browser import BrowserPool
 from .launcher import ROOT, SystemConfig, SystemUnderTest
+from .ledger import LEDGER_STEPS, SlotLedger
 from .postgres import ProvisioningError, create_database, drop_database, provision
 from .processes import RUN_ID, install_termination_handler, stop_all
 from .proxy import FaultProxy, Proxies
@@ -92,7 +93,8 @@ def system_of_its_own(context, purpose: str, proxied: bool, config: SystemConfig
     url = admin_url.rsplit("/", 1)[0].replace(f"{host}:{port}", via) + f"/{name}"
     system = SystemUnderTest(url, context.log_dir / purpose,
                              config or SystemConfig(apis=2, lease_s=4.0, retry_backoff_s=0.2, inference_fault_injection=True),
-                             route_inference=proxies.route_inference if proxied else None)
+                             route_inference=proxies.route_inference if proxied else None,
+                             direct_database_url=f"{admin_url.rsplit('/', 1)[0]}/{name}")
     try:
         system.start()
         print(f"a system of its own for the {purpose} feature: queue {system.api_url}, database {via}/{name}", flush=True)
@@ -105,6 +107,15 @@ def system_of_its_own(context, purpose: str, proxied: bool, config: SystemConfig
         if proxied:
             proxies.stop()
         context.loop.run_until_complete(drop_database(admin_url, name))
+
+
+@fixture
+def slot_ledger(context):
+    """The queue's running slots against the workers' own account, watched for the whole scenario."""
+    ledger = SlotLedger(context.system.direct_database_url, context.system.config.poll_interval_s).start(context.loop)
+    context.ledger = ledger
+    yield ledger
+    context.loop.run_until_complete(ledger.stop())
 
 
 @fixture
@@ -171,6 +182,8 @@ def before_scenario(context, scenario: Scenario) -> None:
     context.pages = []
     context.log_window = reporting.LogWindow(context.system.processes())
     context.inference_requests_before = context.loop.run_until_complete(context.system.inference_requests(context.http))
+    if any(step.name in LEDGER_STEPS for step in scenario.all_steps):  # the scenario checks the ledger: watch it from the start
+        use_fixture(slot_ledger, context)
 
 
 def after_scenario(context, scenario: Scenario) -> None:

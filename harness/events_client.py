@@ -46,8 +46,11 @@ class EventStream:
     reconnects: int = 0
     gaps: list[tuple[float, float]] = field(default_factory=list)  # (lost, back) in time.time()
     error: BaseException | None = None  # why it gave up reconnecting, if it did
-    # Checked as each event arrives: its seq follows the last one, and it is about one of these projects.
+    # Checked as each event arrives: its seq follows the last one, it is about one of these projects, a job
+    # starts no attempt beyond ``max_attempts`` (the system's MAX_ATTEMPTS) and none after its final event.
     project_ids: set[int] = field(default_factory=set)
+    max_attempts: int | None = None
+    _finished: set[int] = field(default_factory=set)
     violations: list[str] = field(default_factory=list)
     _task: asyncio.Task | None = None
     _ws: object | None = None
@@ -115,6 +118,14 @@ class EventStream:
             self.violations.append(f"event seq {body['seq']} arrived where {expected} was due ({body['type']}, job {body['job_id']})")
         if self.project_ids and body["project_id"] not in self.project_ids:
             self.violations.append(f"an event of project {body['project_id']}, not this researcher's {sorted(self.project_ids)}: {body}")
+        if body["type"] == "job.started":
+            if self.max_attempts is not None and body["attempt"] > self.max_attempts:
+                self.violations.append(f"job {body['job_id']} started attempt {body['attempt']}, "
+                                       f"beyond the {self.max_attempts} attempts a job has (seq {body['seq']})")
+            if body["job_id"] in self._finished:
+                self.violations.append(f"job {body['job_id']} started again (attempt {body['attempt']}, seq {body['seq']}) after its final event")
+        elif body["type"] in ("job.succeeded", "job.failed", "job.cancelled"):
+            self._finished.add(body["job_id"])
 
     async def close(self) -> None:
         self._closing = True

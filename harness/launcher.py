@@ -59,10 +59,12 @@ class SystemUnderTest:
     """The running system; ``stop()`` stops every process it started, in reverse order."""
 
     def __init__(self, database_url: str, log_dir: Path, config: SystemConfig | None = None,
-                 route_inference: Callable[[str], str] | None = None) -> None:
+                 route_inference: Callable[[str], str] | None = None, direct_database_url: str | None = None) -> None:
         """``route_inference`` maps an inference server's address to the one the queue's processes are
-        given (a fault proxy in front of it, say); by default they reach it directly."""
+        given (a fault proxy in front of it, say); by default they reach it directly.  ``direct_database_url``:
+        the system's database as the harness reaches it when the system's own link passes through a proxy."""
         self.database_url, self.log_dir = database_url, log_dir
+        self.direct_database_url = direct_database_url or database_url
         self.config = config or SystemConfig()
         self.route_inference = route_inference or (lambda address: address)
         self.inference: list[ManagedProcess] = []

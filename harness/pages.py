@@ -12,18 +12,22 @@ recording and hands the trace over for the report.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 import re
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from system.contract import PAGE_RETRY_MAX_MS
 
 from .actors import PASSWORD
 
 # A browser action on a page that works takes well under this; past it the page is stuck.
 PAGE_TIMEOUT_MS = 120_000
-# The page retries a lost socket after at most this long (RETRY_MAX_MS in system/web/index.html).
-PAGE_RETRY_MAX_S = 4.0
+# The page retries a lost socket after at most this long (the contract's; the page is filled from it).
+PAGE_RETRY_MAX_S = PAGE_RETRY_MAX_MS / 1000
 # Tab presses to reach a control before the harness calls it unreachable by keyboard.
 MAX_TABS = 60
 AXE_IMPACTS_THAT_FAIL = ("serious", "critical")
@@ -36,6 +40,9 @@ class ResearcherPage:
     label: str = "researcher"
     frames: list[dict] = field(default_factory=list)  # every event frame the browser received, on every socket
     sockets: int = 0
+    # The first frame that broke "every event once, in order" (the frames, across sockets, are seqs 1, 2, 3 ...);
+    # every wait on the page fails with it at once.
+    broken: str | None = None
 
     @classmethod
     async def open(cls, browsers, base_url: str, label: str = "researcher") -> ResearcherPage:
@@ -50,7 +57,25 @@ class ResearcherPage:
 
     def _watch(self, ws) -> None:
         self.sockets += 1
-        ws.on("framereceived", lambda payload: self.frames.append(json.loads(payload)))
+        socket = self.sockets
+        ws.on("framereceived", lambda payload: self._received(socket, json.loads(payload)))
+
+    def _received(self, socket: int, frame: dict) -> None:
+        due = (self.frames[-1]["seq"] if self.frames else 0) + 1
+        if frame["seq"] != due and self.broken is None:
+            what = "an event it already had, again" if frame["seq"] < due else f"events {due}..{frame['seq'] - 1} never came"
+            self.broken = f"{self.label}'s page received seq {frame['seq']} ({frame['type']}) on socket {socket} where {due} was due: {what}"
+        self.frames.append(frame)
+
+    async def unless_broken(self, waiting: Awaitable, describe: str):
+        """Await ``waiting``, but fail at once, naming the frame, if the page's events break their order meanwhile."""
+        task = asyncio.ensure_future(waiting)
+        while not task.done():
+            await asyncio.wait({task}, timeout=0.1)
+            if self.broken is not None and not task.done():
+                task.cancel()
+                raise AssertionError(f"while waiting for {describe}: {self.broken}")
+        return task.result()
 
     # ------------------------------------------------------------ accounts
     async def _credentials(self, username: str, password: str) -> None:
@@ -149,25 +174,19 @@ class ResearcherPage:
         bar = self.progressbar()
         return int(await bar.get_attribute("aria-valuenow")), int(await bar.get_attribute("aria-valuemax"))
 
-    async def wait_progress_at_least(self, done: int, timeout_s: float) -> None:
-        await self.page.wait_for_function("(n) => Number(document.querySelector('#progress').getAttribute('aria-valuenow')) >= n",
-                                          arg=done, timeout=timeout_s * 1000)
-
     async def progress_text(self) -> str:
         return (await self.page.locator("#batch-status").text_content()).strip()
 
     async def wait_for_progress(self, text: str, timeout_s: float = PAGE_TIMEOUT_MS / 1000) -> None:
-        """Until the batch's status line says ``text``."""
-        await self.page.locator("#batch-status").filter(has_text=text).wait_for(timeout=timeout_s * 1000)
+        """Until the batch's status line says ``text`` (failing at once if the page's events break their order)."""
+        await self.unless_broken(self.page.locator("#batch-status").filter(has_text=text).wait_for(timeout=timeout_s * 1000),
+                                 f"the page's batch status to say {text!r}")
 
     async def wait_all_rows(self, status: str, timeout_s: float) -> None:
         await self.page.wait_for_function(
             "(s) => { const rows = [...document.querySelectorAll('#images tbody tr')];"
             " return rows.length > 0 && rows.every(r => r.cells[2].textContent.trim() === s && r.cells[3].textContent.trim() !== ''); }",
             arg=status, timeout=timeout_s * 1000)
-
-    async def queue_text(self) -> str:
-        return (await self.page.get_by_role("status", name="Queue").text_content()).strip()
 
     # ------------------------------------------------------------ results
     async def open_viewer(self, filename: str) -> None:

@@ -75,7 +75,7 @@ async def researcher_with_images(context, count: int) -> Researcher:
     first_seed = seed_block(context, count)
     researcher = await Researcher.sign_up(apis[turn % len(apis)], context.http)
     first = (turn + 1) % len(apis)
-    await researcher.listen(apis[first:] + apis[:first])
+    await researcher.listen(apis[first:] + apis[:first], context.system.config.max_attempts)
     keep_for_scenario(context, researcher, researcher.events.close)
     await researcher.create_project()
     await researcher.upload_spheroids(count, first_seed=first_seed)

@@ -30,6 +30,8 @@ from .waiting import async_wait_until
 
 # A server that takes longer than this to settle or answer is stuck, not slow.
 SETTLE_S = 60
+# The quiet period after which an out-of-memory server steps its lanes back up (its RECOVER_AFTER), in the scenario that provokes it.
+OOM_RECOVER_AFTER_S = 2.0
 
 
 def unseen_pngs(n: int, first: int = synthetic.EVAL_SEED_BASE + 20_000, size: tuple[int, int] | None = None) -> list[bytes]:
@@ -74,10 +76,17 @@ def lanes_sampler(session: aiohttp.ClientSession, server: InferenceClient, inter
     return sampler
 
 
-async def lanes_dropped_and_back(sampler: Sampler, low: int, high: int, timeout: float) -> list[dict]:
-    """Until the samples show the lanes allowed at ``low`` and then back at ``high``; returns them, sampling stopped."""
+async def lanes_dropped_and_back(sampler: Sampler, low: int, high: int, timeout: float, recover_s: float = OOM_RECOVER_AFTER_S) -> list[dict]:
+    """Until the samples show the lanes allowed at ``low`` and then back at ``high``; returns them, sampling stopped.
+    Fails at once when the server ran out of memory and the lanes allowed did not drop within ``recover_s`` (the
+    server's quiet period: by then they would be stepping back up), instead of waiting out ``timeout``."""
     def dropped_and_back(rows: list[dict]) -> bool:
-        return bool(rows) and rows[-1]["allowed"] == high and any(r["allowed"] == low for r in rows)
+        first_oom = next((r for r in rows if r["oom"] >= 1), None)
+        dropped = any(r["allowed"] == low for r in rows)
+        if first_oom is not None and not dropped and rows[-1]["t"] - first_oom["t"] > recover_s:
+            raise AssertionError(f"the server ran out of memory {rows[-1]['oom']:g} times, yet its lanes allowed stayed at "
+                                 f"{sorted({r['allowed'] for r in rows})} for {rows[-1]['t'] - first_oom['t']:.1f} s, never {low}")
+        return bool(rows) and rows[-1]["allowed"] == high and dropped
 
     await async_wait_until(lambda: list(sampler.rows), until=dropped_and_back, timeout=timeout, interval=0.2,
                            describe=f"the lanes allowed to drop to {low} and come back to {high}")

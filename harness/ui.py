@@ -92,7 +92,7 @@ async def researchers_in_browsers(context, n: int, count: int) -> tuple[list[Res
 
 async def listening(context, researcher: Researcher) -> Researcher:
     """The researcher's live events, from any API process, closed when the scenario ends."""
-    await researcher.listen([p.address for p in context.system.apis])
+    await researcher.listen([p.address for p in context.system.apis], context.system.config.max_attempts)
     keep_for_scenario(context, researcher, researcher.events.close)
     return researcher
 
@@ -109,11 +109,18 @@ async def page_through_proxy(context, researcher: Researcher) -> tuple[Researche
     return await page_signed_in(context, researcher, base_url=proxy.address()), proxy
 
 
-async def page_caught_up(page: ResearcherPage, researcher: Researcher) -> list[int]:
-    """Until the page has received the researcher's last event; returns the seqs it received, in order."""
+async def page_caught_up(page: ResearcherPage, researcher: Researcher, timeout_s: float = BATCH_TIMEOUT_S) -> list[int]:
+    """Until the page has received the researcher's last event; returns the seqs it received, in order.
+    Fails at once when a frame breaks the order (a replay, a gap), and after ``timeout_s`` naming what was missing."""
     last = researcher.events.last_seq
-    return await async_wait_until(lambda: [f["seq"] for f in page.frames], until=lambda seqs: last in seqs, timeout=BATCH_TIMEOUT_S,
-                                  interval=0.1, describe=f"the web page to receive {researcher.name}'s event {last}")
+
+    def seqs() -> list[int]:
+        if page.broken is not None:
+            raise AssertionError(page.broken)
+        return [f["seq"] for f in page.frames]
+
+    return await async_wait_until(seqs, until=lambda got: last in got, timeout=timeout_s, interval=0.1,
+                                  describe=f"the web page to receive {researcher.name}'s event {last}")
 
 
 async def scan(page: ResearcherPage, view: str) -> dict:
@@ -161,10 +168,12 @@ async def cut(page: ResearcherPage, proxy: FaultProxy) -> None:
     await page.wait_connection("reconnecting", timeout_s=PAGE_RETRY_MAX_S)
 
 
-async def restore(page: ResearcherPage, proxy: FaultProxy) -> None:
-    """The network is back: the page's next retry (at most ``PAGE_RETRY_MAX_S`` away) connects."""
+async def restore(page: ResearcherPage, proxy: FaultProxy, researcher: Researcher) -> None:
+    """The network is back: the page's next retry (at most ``PAGE_RETRY_MAX_S`` away) connects, and what it
+    missed is replayed at once (``?after=``): the page holds the researcher's last event within one more retry period."""
     proxy.heal()
     await page.wait_connection("live", timeout_s=2 * PAGE_RETRY_MAX_S + 1)
+    await page_caught_up(page, researcher, timeout_s=PAGE_RETRY_MAX_S)
 
 
 async def masks(researcher: Researcher) -> dict[int, np.ndarray]:

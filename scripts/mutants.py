@@ -94,6 +94,20 @@ DEFECTS = (
     Defect("leases never renewed", "a slow job keeps its worker", (
         ("queue/worker.py", "if not await jobstore.renew(conn, job, self.args.lease):", "if not True:"),),
         "chaos.feature", "Every forward pass takes longer than a job's lease"),
+    Defect("a renewal that does not extend the lease", "a slow job keeps its worker", (
+        ("queue/sql/jobs.sql", "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3::float8)\nWHERE id = $1 AND lease_token = $2",
+         "UPDATE jobs SET lease_expires_at = lease_expires_at\nWHERE id = $1 AND lease_token = $2"),),
+        "chaos.feature", "Every forward pass takes longer than a job's lease"),
+    Defect("a circuit that never closes again", "the service is back within lease + poll + backoff after a fault", (
+        ("queue/circuit.py", "self.state, self.failures, self.cooldown_s = CLOSED, 0, self.base_cooldown_s",
+         "self.state, self.failures, self.cooldown_s = self.state, 0, self.base_cooldown_s"),),
+        "chaos.feature", "The inference server is killed and started again"),
+    Defect("the retry cap removed", "a job that keeps failing ends failed after its last attempt", (
+        ("queue/sql/jobs.sql", "SET status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,", "SET status = 'queued',"),),
+        "failures.feature", "A job that fails every time"),
+    Defect("the page reconnects without ?after=", "a page that reconnects misses nothing", (
+        ("web/index.html", "&after=${state.lastSeq}`", "`"),),
+        "live_progress.feature", "loses its connection"),
     Defect("the LISTEN connection never comes back", "events keep flowing after connections drop", (
         ("queue/listener.py", "        backoff = 0.1\n        while True:", "        backoff = 0.1\n        for _ in range(1):"),),
         "chaos.feature", "Every database connection is dropped"),

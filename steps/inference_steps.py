@@ -101,7 +101,7 @@ def step_gpu_plot(context):
 
 @given("an inference server that will run out of memory on its next {n:d} forward passes")
 async def step_oom_server(context, n: int):
-    server = scenario.own_inference_server(context, ENABLE_FAULT_INJECTION="1", RECOVER_AFTER="2", MAX_BATCH="2")
+    server = scenario.own_inference_server(context, ENABLE_FAULT_INJECTION="1", RECOVER_AFTER=str(serving.OOM_RECOVER_AFTER_S), MAX_BATCH="2")
     await server.arm_faults(oom=n)
 
 

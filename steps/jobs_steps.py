@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from behave import when
+from behave import then, when
 
 from harness import scenario
 from harness.actors import everyone
+from harness.ledger import LEASE_STEP, LEDGER_STEP
 
 
 @when("the researcher segments the project")
@@ -34,3 +35,13 @@ async def step_all_segment_then_workers(context):
     await everyone(r.segment() for r in context.researchers)
     scenario.resume(context.system.workers)
     await everyone(r.wait_for_batches(scenario.BATCH_TIMEOUT_S) for r in context.researchers)
+
+
+@then(LEDGER_STEP)
+async def step_slots_accounted_for(context):
+    await context.ledger.check(context.system.config.lease_s)
+
+
+@then(LEASE_STEP)
+async def step_leases_renewed(context):
+    await context.ledger.check_leases()

@@ -85,7 +85,7 @@ async def step_tab_offline(context):
     context.frames_before_drop = len(page.frames)
     scenario.resume_inference(context)
     await researcher.wait_for_batch(context.ui_batch, scenario.BATCH_TIMEOUT_S)  # it finishes while the tab is cut off
-    await ui.restore(page, context.page_proxy)
+    await ui.restore(page, context.page_proxy, researcher)
     await page.wait_for_progress("batch completed")
 
 

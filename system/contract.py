@@ -43,3 +43,8 @@ MAX_ID = 2**63 - 1  # bigint
 
 # ---------------------------------------------------------------- errors that tell a client to come back
 RETRY_AFTER_S = 1
+
+# ---------------------------------------------------------------- the web page
+# A dropped event socket is tried again after PAGE_RETRY_MIN_MS, doubling to at most PAGE_RETRY_MAX_MS
+# (docs/api.md section 4): a page is live again within two of its longest waits after the network returns.
+PAGE_RETRY_MIN_MS, PAGE_RETRY_MAX_MS = 250, 4000

@@ -11,7 +11,18 @@ import aiohttp
 from aiohttp import web
 
 from ..common.http import ApiError, Handler, error_middleware
-from ..contract import DEFAULT_MODEL, DEFAULT_THRESHOLD, IMAGE_TYPES, MAX_PIXEL_SIZE_UM, MAX_PROJECT_NAME, MAX_THRESHOLD, MIN_THRESHOLD, MODELS
+from ..contract import (
+    DEFAULT_MODEL,
+    DEFAULT_THRESHOLD,
+    IMAGE_TYPES,
+    MAX_PIXEL_SIZE_UM,
+    MAX_PROJECT_NAME,
+    MAX_THRESHOLD,
+    MIN_THRESHOLD,
+    MODELS,
+    PAGE_RETRY_MAX_MS,
+    PAGE_RETRY_MIN_MS,
+)
 from . import api, ops
 from .auth import bearer, token_hash
 from .config import Settings
@@ -62,11 +73,11 @@ def web_page() -> str:
     options = "".join(f'<option{" selected" if m == DEFAULT_MODEL else ""}>{m}</option>' for m in MODELS)
     values = {"model_options": options, "min_threshold": MIN_THRESHOLD, "max_threshold": MAX_THRESHOLD,
               "default_threshold": DEFAULT_THRESHOLD, "max_project_name": MAX_PROJECT_NAME, "max_pixel_size_um": MAX_PIXEL_SIZE_UM,
-              "accept": ",".join(IMAGE_TYPES.values())}
+              "accept": ",".join(IMAGE_TYPES.values()), "page_retry_min_ms": PAGE_RETRY_MIN_MS, "page_retry_max_ms": PAGE_RETRY_MAX_MS}
     page = (WEB_DIR / "index.html").read_text()
     for key, value in values.items():
         page = page.replace("{{" + key + "}}", str(value))
-    if "{{" in page.split("<script>")[0]:
+    if "{{" in page:
         raise RuntimeError("the web page has a placeholder the service does not fill")
     return page
 

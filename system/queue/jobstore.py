@@ -70,14 +70,21 @@ async def enqueue_batch(
     return batch_id, [r["id"] for r in rows]
 
 
-async def claim(conn: asyncpg.Connection, worker: str, max_running: int, lease_s: float) -> ClaimedJob | None:
-    """Start the fairest next job, or return None when none may start now.
+async def claim(conn: asyncpg.Connection, worker: str, max_running: int, lease_s: float, lease_token: UUID) -> ClaimedJob | None:
+    """Start the fairest next job under ``lease_token`` (the worker's own), or return None when none may start now.
 
     One statement, so one round trip: the claim, its ``job.started`` event and the
     NOTIFY commit together.  Raises ``asyncpg.UniqueViolationError`` when a
-    concurrent claim took the same slot; the caller simply tries again.
+    concurrent claim took the same slot; the caller simply tries again.  When the
+    answer is lost, :func:`claimed_with` tells whether the claim went through.
     """
-    row = await conn.fetchrow(q("claim_job"), worker, max_running, lease_s)
+    row = await conn.fetchrow(q("claim_job"), worker, max_running, lease_s, lease_token)
+    return None if row is None else ClaimedJob(**{name: row[name] for name in CLAIMED_FIELDS})
+
+
+async def claimed_with(conn: asyncpg.Connection, lease_token: UUID) -> ClaimedJob | None:
+    """The job a claim under ``lease_token`` started, if it committed and the job still runs under it."""
+    row = await conn.fetchrow(q("claimed_with"), lease_token)
     return None if row is None else ClaimedJob(**{name: row[name] for name in CLAIMED_FIELDS})
 
 

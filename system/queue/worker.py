@@ -1,10 +1,17 @@
 """python -m system.queue.worker: claims jobs and runs them on the inference server.
 
-The loop: take back expired leases, then claim while this process has room
-(``--concurrency``), the database-wide bound (``--max-running``) allows and the
-inference circuit is closed; when nothing is claimable, sleep until a NOTIFY on
-``paraseg_jobs`` or the poll interval.  SIGTERM stops claiming and lets running
-jobs finish.
+The loop: claim while this process has room (``--concurrency``), the
+database-wide bound (``--max-running``) allows and the inference circuit is
+closed; when nothing is claimable, sleep until a NOTIFY on ``paraseg_jobs`` or
+the poll interval.  Beside it, once per poll interval whatever the loop is
+doing, the upkeep: a heartbeat that says what this worker holds (the jobs it
+runs, the claims whose answer it has not read), and taking back expired leases.
+SIGTERM stops claiming and lets running jobs finish.
+
+A claim carries a lease token the worker chose.  When its answer is lost (the
+connection died after the commit), the worker asks the database whether a job
+runs under that token and, if so, runs it: a lost answer costs the job nothing
+and leaves no slot held by nobody.
 
 Each job runs as a named task holding a lease, renewed every third of its
 length.  A fault of the infrastructure is not the job's fault and costs it no
@@ -33,6 +40,7 @@ import logging
 import os
 import socket
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 
 import aiohttp
@@ -71,9 +79,9 @@ class Lease:
     """This worker's view of a job's lease: renewed in the background, lost when the database says so
     or when it has not been renewed for a whole lease period (then another worker may hold it)."""
 
-    def __init__(self, length_s: float) -> None:
+    def __init__(self, length_s: float, started: float | None = None) -> None:
         self.length_s = length_s
-        self.valid_until = time.monotonic() + length_s
+        self.valid_until = (time.monotonic() if started is None else started) + length_s
         self.lost = asyncio.Event()
 
     def renewed(self, at: float) -> None:
@@ -99,6 +107,8 @@ class Worker:
         self.wake = asyncio.Event()
         self.stopping = asyncio.Event()
         self.running: set[asyncio.Task] = set()
+        self.held: set[int] = set()  # the jobs this process runs, each holding one of its slots
+        self.claiming: set[uuid.UUID] = set()  # lease tokens of claims sent whose answer is not read yet
         self.circuit = Circuit()
 
     async def run(self) -> None:
@@ -116,6 +126,7 @@ class Worker:
             self.http = await resources.enter_async_context(
                 aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.args.inference_timeout)))
             print(f"worker {self.name} ready on {self.args.database_url.rsplit('@', 1)[-1]}", flush=True)
+            upkeep = asyncio.create_task(self._upkeep(), name="upkeep")
             loop_task = asyncio.create_task(self._loop(), name="claim-loop")
             try:
                 await stop.wait()
@@ -126,21 +137,28 @@ class Worker:
                 await loop_task
                 if self.running:
                     await asyncio.wait(self.running)
+                upkeep.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await upkeep
             with contextlib.suppress(*UNREACHABLE):
                 async with self.pool.acquire() as conn:
                     await conn.execute(q("forget_worker"), self.name)
 
+    async def _upkeep(self) -> None:
+        """Once per poll interval, also while the claim loop waits for a free slot: the heartbeat, saying
+        what this worker holds, and taking back leases that ran out (within lease + poll interval)."""
+        while True:
+            try:
+                async with self.pool.acquire() as conn:
+                    await conn.execute(q("heartbeat"), self.name, sorted(self.held), list(self.claiming))
+                    await jobstore.requeue_expired(conn, self.args.retry_backoff)
+            except (*UNREACHABLE, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("database error in the upkeep: %r", exc)
+            await asyncio.sleep(self.args.poll_interval)
+
     async def _loop(self) -> None:
-        upkeep_due = 0.0
         while not self.stopping.is_set():
             try:
-                # Upkeep once per poll interval, not once per job: an expired lease is
-                # still taken back within lease + poll interval.
-                if time.monotonic() >= upkeep_due:
-                    async with self.pool.acquire() as conn:
-                        await conn.execute(q("heartbeat"), self.name)
-                        await jobstore.requeue_expired(conn, self.args.retry_backoff)
-                    upkeep_due = time.monotonic() + self.args.poll_interval
                 claimed = await self._claim_while_room()
             except (*UNREACHABLE, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("database error in the claim loop: %r", exc)
@@ -159,31 +177,67 @@ class Worker:
             if self.stopping.is_set():
                 self.slots.release()
                 break
-            job = None
+            job, sent = None, time.monotonic()
             try:
-                async with self.pool.acquire() as conn:
-                    for _ in range(5):  # a concurrent claim took our slot: pick another
-                        with contextlib.suppress(asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError):
-                            job = await jobstore.claim(conn, self.name, self.args.max_running, self.args.lease)
-                            break
+                job = await self._claim()
             finally:
                 if job is None:
                     self.slots.release()
             if job is None:
                 return claimed_any
             claimed_any = True
-            task = asyncio.create_task(self._run_job(job), name=f"job-{job.id}")
+            task = asyncio.create_task(self._run_job(job, sent), name=f"job-{job.id}")
             self.running.add(task)
             task.add_done_callback(self.running.discard)
         return claimed_any
+
+    async def _claim(self) -> jobstore.ClaimedJob | None:
+        """One claim under a lease token of our own; when its answer is lost, the job it started, if any."""
+        token, sent = uuid.uuid4(), time.monotonic()
+        self.claiming.add(token)
+        try:
+            try:
+                async with self.pool.acquire() as conn:
+                    for _ in range(5):  # a concurrent claim took our slot: pick another
+                        with contextlib.suppress(asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError):
+                            job = await jobstore.claim(conn, self.name, self.args.max_running, self.args.lease, token)
+                            break
+                    else:
+                        job = None
+            except (*UNREACHABLE, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("claim: %r; asking whether it went through", exc)
+                job = await self._claimed_meanwhile(token, sent)
+            if job is not None:
+                self.held.add(job.id)  # before the token leaves `claiming`: the heartbeat always names it
+            return job
+        finally:
+            self.claiming.discard(token)
+
+    async def _claimed_meanwhile(self, token: uuid.UUID, sent: float) -> jobstore.ClaimedJob | None:
+        """The job a claim with an unknown outcome started (None: it did not commit).  Asked until the lease such
+        a claim would hold runs out; past that the job, if there is one, is taken back as any expired lease is."""
+        backoff = 0.05
+        while time.monotonic() < sent + self.args.lease:
+            try:
+                async with self.pool.acquire() as conn:
+                    job = await jobstore.claimed_with(conn, token)
+                if job is not None:
+                    log.info("job %d: its claim went through though the answer was lost; running it", job.id)
+                return job
+            except (*UNREACHABLE, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("could not ask whether a claim went through (%r); asking again", exc)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_WRITE_BACKOFF_S)
+        log.warning("could not learn within a lease whether a claim went through; a job it started is taken back when its lease runs out")
+        return None
 
     def _may_claim(self) -> bool:
         """While the inference servers are away, claim nothing new - except one job to probe with
         when no held job is left to do it."""
         return self.circuit.state == CLOSED or (not self.running and self.circuit.wait_s() == 0)
 
-    async def _run_job(self, job: jobstore.ClaimedJob) -> None:
-        lease = Lease(self.args.lease)
+    async def _run_job(self, job: jobstore.ClaimedJob, claimed_at: float) -> None:
+        lease = Lease(self.args.lease, started=claimed_at)  # it runs from when the claim was sent
         renewer = asyncio.create_task(self._renew(job, lease), name=f"lease-{job.id}")
         try:
             log.debug("job %d attempt %d/%d (model %s)", job.id, job.attempts, job.max_attempts, job.model)
@@ -205,6 +259,7 @@ class Worker:
                 await self._fail(job, lease, "worker_error", "the worker failed unexpectedly")
         finally:
             renewer.cancel()
+            self.held.discard(job.id)
             self.slots.release()
             self.wake.set()  # room for another claim
 
@@ -229,9 +284,12 @@ class Worker:
             backoff = min(backoff * 2, MAX_WRITE_BACKOFF_S)
 
     async def _renew(self, job: jobstore.ClaimedJob, lease: Lease) -> None:
-        """Renew the lease every third of its length; set ``lease.lost`` when the database says it is gone."""
+        """Renew the lease every third of its length (the first time a third after the claim was sent);
+        set ``lease.lost`` when the database says it is gone."""
+        wait = max(0.0, lease.valid_until - 2 * self.args.lease / 3 - time.monotonic())
         while True:
-            await asyncio.sleep(self.args.lease / 3)
+            await asyncio.sleep(wait)
+            wait = self.args.lease / 3
             asked = time.monotonic()
             try:
                 async with self.pool.acquire() as conn:

@@ -47,7 +47,7 @@ async def make_user(conn, images: int = 1) -> tuple[int, int, list[int]]:
 async def claim_n(pool, n: int, bound: int = 4) -> list[jobstore.ClaimedJob]:
     jobs = []
     async with pool.acquire() as conn:
-        while len(jobs) < n and (job := await jobstore.claim(conn, "test", bound, 30)) is not None:
+        while len(jobs) < n and (job := await jobstore.claim(conn, "test", bound, 30, uuid.uuid4())) is not None:
             jobs.append(job)
     return jobs
 
@@ -97,7 +97,7 @@ async def test_concurrent_claims_never_exceed_the_bound(pool):
         async with pool.acquire() as conn:
             for _ in range(10):
                 try:
-                    job = await jobstore.claim(conn, "racer", 4, 30)
+                    job = await jobstore.claim(conn, "racer", 4, 30, uuid.uuid4())
                 except asyncpg.UniqueViolationError:
                     continue
                 if job:
@@ -115,10 +115,10 @@ async def test_a_lost_lease_cannot_overwrite_the_new_owners_result(pool):
         await conn.execute("UPDATE jobs SET status = 'cancelled', slot = NULL, lease_token = NULL WHERE status IN ('queued', 'running')")
         user, project, images = await make_user(conn, 1)
         await jobstore.enqueue_batch(conn, user, project, images, "unet", 0.5, 3)
-        old = await jobstore.claim(conn, "old", 4, 30)
+        old = await jobstore.claim(conn, "old", 4, 30, uuid.uuid4())
         await conn.execute("UPDATE jobs SET lease_expires_at = now() - interval '1 second' WHERE id = $1", old.id)
         assert await jobstore.requeue_expired(conn, 0.0) == 1
-        new = await jobstore.claim(conn, "new", 4, 30)
+        new = await jobstore.claim(conn, "new", 4, 30, uuid.uuid4())
         assert new.id == old.id and new.attempts == 2
         assert not await jobstore.renew(conn, old, 30)
         assert not await jobstore.complete(conn, old, "unet", b"old", [], [])
@@ -127,13 +127,28 @@ async def test_a_lost_lease_cannot_overwrite_the_new_owners_result(pool):
         assert await conn.fetchval("SELECT mask_png FROM results WHERE job_id = $1", new.id) == b"new"
 
 
+async def test_a_claim_whose_answer_was_lost_is_found_by_its_token(pool):
+    """The worker chooses the lease token, so after an error it can ask whether its claim went through."""
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE jobs SET status = 'cancelled', slot = NULL, lease_token = NULL WHERE status IN ('queued', 'running')")
+        user, project, images = await make_user(conn, 2)
+        await jobstore.enqueue_batch(conn, user, project, images, "unet", 0.5, 3)
+        token = uuid.uuid4()
+        claimed = await jobstore.claim(conn, "lost-answer", 4, 30, token)
+        found = await jobstore.claimed_with(conn, token)
+        assert found == claimed and found.lease_token == token and found.image
+        assert await jobstore.claimed_with(conn, uuid.uuid4()) is None  # a claim that never committed
+        assert await jobstore.complete(conn, found, "unet", b"done", [], [])
+        assert await jobstore.claimed_with(conn, token) is None  # no longer running under it
+
+
 async def test_a_jobs_life_writes_its_events_in_order_with_their_fields(pool):
     """Every event, written by Python (enqueue) or by SQL (claim, complete), takes the user's next seq and the documented fields."""
     async with pool.acquire() as conn:
         await conn.execute("UPDATE jobs SET status = 'cancelled', slot = NULL, lease_token = NULL WHERE status IN ('queued', 'running')")
         user, project, images = await make_user(conn, 1)
         batch_id, [job_id] = await jobstore.enqueue_batch(conn, user, project, images, "unet", 0.5, 3)
-        job = await jobstore.claim(conn, "life", 4, 30)
+        job = await jobstore.claim(conn, "life", 4, 30, uuid.uuid4())
         assert (job.id, job.attempts, job.image) == (job_id, 1, b"x")
         assert await jobstore.complete(conn, job, "hrnet", b"png", [], [])
         rows = await conn.fetch("SELECT seq, type, body FROM events WHERE user_id = $1 ORDER BY seq", user)
@@ -153,7 +168,7 @@ async def test_a_cancelled_batch_completes_as_cancelled_when_its_running_job_end
         await conn.execute("UPDATE jobs SET status = 'cancelled', slot = NULL, lease_token = NULL WHERE status IN ('queued', 'running')")
         user, project, images = await make_user(conn, 3)
         batch_id, _ = await jobstore.enqueue_batch(conn, user, project, images, "unet", 0.5, 3)
-        running = await jobstore.claim(conn, "cancel", 4, 30)
+        running = await jobstore.claim(conn, "cancel", 4, 30, uuid.uuid4())
         assert await jobstore.cancel_batch(conn, batch_id, user)
         closed_early = await conn.fetchval("SELECT finished_at FROM batches WHERE id = $1", batch_id)
         assert await jobstore.complete(conn, running, "unet", b"png", [], [])

@@ -39,3 +39,19 @@ def test_a_replay_after_a_seq_starts_right_after_it():
     stream._after = 41
     arrive(stream, event(42))
     assert stream.violations == []
+
+
+def started(seq: int, job: int, attempt: int) -> dict:
+    return event(seq) | {"type": "job.started", "job_id": job, "status": "running", "attempt": attempt}
+
+
+def test_an_attempt_beyond_the_limit_and_a_start_after_the_end_are_named():
+    stream = EventStream(["http://api"], "token", max_attempts=3)
+    arrive(stream, started(1, job=5, attempt=3))
+    assert stream.violations == []
+    arrive(stream, started(2, job=5, attempt=4))  # the retry cap ignored
+    arrive(stream, event(3) | {"type": "job.succeeded", "job_id": 6, "status": "succeeded"})
+    arrive(stream, started(4, job=6, attempt=2))  # a finished job run again
+    assert len(stream.violations) == 2
+    assert "job 5 started attempt 4, beyond the 3 attempts" in stream.violations[0]
+    assert "job 6 started again" in stream.violations[1]

@@ -27,7 +27,10 @@ RETURNING id, batch_id, image_id, project_id;
 -- a claim costs the same with ten queued jobs or ten thousand.
 -- (started_at uses clock_timestamp(), the moment the statement runs, so
 -- [started_at, finished_at] lies inside the time the job held its slot.)
--- $1 worker name, $2 max running, $3 lease seconds
+-- The lease token is the worker's own ($4): should the answer be lost (the connection
+-- dies after the commit), the worker asks with it whether the claim went through
+-- (claimed_with) instead of leaving the job in its slot until the lease runs out.
+-- $1 worker name, $2 max running, $3 lease seconds, $4 lease token
 WITH RECURSIVE waiting_users AS (
     (SELECT user_id FROM jobs WHERE status = 'queued' ORDER BY user_id LIMIT 1)
     UNION ALL
@@ -63,7 +66,7 @@ WITH RECURSIVE waiting_users AS (
 ), claimed AS (
     UPDATE jobs
     SET status = 'running', attempts = jobs.attempts + 1, started_at = clock_timestamp(), worker = $1,
-        slot = (SELECT slot FROM free_slot), lease_token = gen_random_uuid(),
+        slot = (SELECT slot FROM free_slot), lease_token = $4::uuid,
         lease_expires_at = now() + make_interval(secs => $3::float8),
         error_code = NULL, error_message = NULL
     FROM candidate
@@ -76,6 +79,14 @@ SELECT c.*, (SELECT data FROM images WHERE images.id = c.image_id) AS image,
                     ARRAY[jsonb_build_object('project_id', c.project_id, 'batch_id', c.batch_id, 'job_id', c.id,
                                              'image_id', c.image_id, 'status', 'running', 'attempt', c.attempts)]) AS seqs
 FROM claimed c;
+
+-- claimed_with --
+-- The job a claim with lease token $1 started, if that claim committed and the job is still
+-- running under it; no row if the claim never committed (or the lease was taken back since).
+SELECT j.id, j.batch_id, j.image_id, j.project_id, j.user_id, j.model, j.threshold, j.attempts, j.max_attempts, j.lease_token,
+       (SELECT data FROM images WHERE images.id = j.image_id) AS image
+FROM jobs j
+WHERE j.status = 'running' AND j.lease_token = $1::uuid;
 
 -- renew_lease --
 UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3::float8)
@@ -132,8 +143,9 @@ SELECT paraseg_emit($1, $2::text[], $3::text[]::jsonb[]) AS seqs;
 SELECT pg_notify('paraseg_jobs', '');
 
 -- heartbeat --
-INSERT INTO workers (name, last_seen) VALUES ($1, now())
-ON CONFLICT (name) DO UPDATE SET last_seen = now();
+-- $1 worker name, $2 the jobs it is running, $3 the lease tokens of claims it sent whose answer it has not read.
+INSERT INTO workers (name, last_seen, holding, claiming) VALUES ($1, now(), $2::bigint[], $3::uuid[])
+ON CONFLICT (name) DO UPDATE SET last_seen = now(), holding = $2::bigint[], claiming = $3::uuid[];
 
 -- forget_worker --
 DELETE FROM workers WHERE name = $1;
