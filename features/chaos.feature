@@ -55,9 +55,9 @@ Feature: Ordinary faults lose nothing
       Given 4 researchers, each with a project of 2 spheroid images
       And every forward pass of the inference server takes longer than a job's lease
       When they all segment their projects at the same moment
-      Then every job succeeds exactly once, and none failed
+      Then every job's lease was renewed before it ran out
+      And every job succeeds exactly once, and none failed
       And no image was left claimed by a worker that was not working on it
-      And every job's lease was renewed before it ran out
       And no job was taken from the worker that started it
       And each researcher saw, live, every event of their own jobs in order and none of anyone else's
 

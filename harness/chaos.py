@@ -17,13 +17,12 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-import aiohttp
-
 from system.queue.circuit import MAX_COOLDOWN_S
 from system.queue.worker import MAX_WRITE_BACKOFF_S
 
 from .actors import Researcher, everyone, ts
 from .api_client import ApiResponse
+from .checks import FINAL_EVENTS
 from .faults import terminate_every_connection
 from .inference_client import InferenceClient
 from .processes import ManagedProcess
@@ -257,25 +256,26 @@ async def fault_mid_run(context, fault: str) -> FaultWindow:
     await async_wait_until(lambda: sum(_succeeded(e) for r in researchers for e in r.events.bodies()), until=lambda n: n >= MID_RUN_SUCCESSES,
                            timeout=BATCH_TIMEOUT_S, interval=0.02, describe=f"{MID_RUN_SUCCESSES} jobs to succeed before the fault")
     window = await FAULTS[fault](context)
-    await back_to_full_strength(context, researchers[0], recovery_bound_s(context.system.config))
+    await back_to_full_strength(context, window, recovery_bound_s(context.system.config))
     await everyone(r.wait_for_batches(BATCH_TIMEOUT_S) for r in researchers)
     return window
 
 
-async def back_to_full_strength(context, researcher: Researcher, bound_s: float) -> None:
-    """Within ``bound_s`` of the fault's end the service runs as many jobs at once as it may (MAX_RUNNING), or has
-    nothing left waiting: a breaker that never closes again, or slots lost for good, fail here at the bound their
-    settings imply instead of slowing the rest of the run down."""
-    most = context.system.config.max_running
+async def back_to_full_strength(context, window: FaultWindow, bound_s: float) -> None:
+    """Within ``bound_s`` of the fault's end, as many jobs finish as may run at once (MAX_RUNNING), or every job
+    left: the service works at full strength again.  A breaker that never closes again, or slots held by
+    nobody, fail here, at the bound the settings imply, instead of slowing the rest of the run down."""
+    researchers, most = context.researchers, context.system.config.max_running
+    jobs = sum(len(r.own_job_ids()) for r in researchers)
 
-    async def queue() -> dict | ApiResponse:
-        answer = await researcher.api.request("GET", "/api/queue")
-        return answer.body["total"] if answer.status == 200 else answer
+    def progress() -> tuple[int, int]:  # (jobs finished since the fault ended, jobs that were left when it ended)
+        times = [ts(e) for r in researchers for e in r.events.bodies() if e["type"] in FINAL_EVENTS]
+        before = sum(t < window.ended for t in times)  # counted as their events arrive: a late one only lowers what is left
+        return len(times) - before, jobs - before
 
-    await async_wait_until(queue, until=lambda q: isinstance(q, dict) and (q["running"] == most or q["queued"] == 0), timeout=bound_s,
-                           interval=0.05, ignore=(aiohttp.ClientError, OSError),
-                           describe=f"{most} jobs running at once again (or none left waiting) after the fault, "
-                                    f"within lease + poll interval + longest retry wait = {bound_s:g} s")
+    await async_wait_until(progress, until=lambda p: p[0] >= min(most, p[1]), timeout=bound_s, interval=0.05,
+                           describe=f"{most} jobs (or every one left) to finish after the fault, "
+                                    f"within lease + poll interval + longest retry wait = {bound_s:g} s; seen (finished since, left)")
 
 
 def _succeeded(event: dict) -> bool:

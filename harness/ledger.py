@@ -7,9 +7,9 @@ runs and the lease tokens of claims whose answer it has not read yet
 worker that has reported since it started - by more than a poll interval, the
 time a claim's answer may take to be read - yet does not name it, holds a slot
 nobody works on until its lease runs out (a claim whose answer was lost, a
-slot handed back too early).  And a job its worker still names after the job's
-lease ran out was not renewed in time: its worker was alive and reporting, yet
-another worker may take the job over.
+slot handed back too early).  And a running job whose lease has run out while
+its worker still reports every poll interval was not renewed in time: the worker
+is alive, yet the next expiry sweep takes the job from it.
 
 :class:`SlotLedger` reads both accounts in one statement (one snapshot), as
 often as asked, from outside the system, and keeps the first disagreement with
@@ -85,11 +85,11 @@ def held_by_nobody(snapshot: Snapshot, margin_s: float) -> list[dict]:
     return unknown
 
 
-def lapsed(snapshot: Snapshot) -> list[dict]:
-    """Running jobs whose worker, reporting after their lease ran out, still names them: the lease was not renewed."""
-    by_name = {w["worker"]: w for w in snapshot.workers}
-    return [s for s in snapshot.slots
-            if (w := by_name.get(s["worker"])) is not None and s["job"] in w["holding"] and s["lease_expires_at"] < w["last_seen"]]
+def lapsed(snapshot: Snapshot, alive_s: float) -> list[dict]:
+    """Running jobs whose lease has run out though their worker reported within ``alive_s``: not renewed in time.
+    (A worker that died or froze stops reporting before its leases run out: renewals come every third of one.)"""
+    alive = {w["worker"] for w in live_workers(snapshot, alive_s)}
+    return [s for s in snapshot.slots if s["worker"] in alive and s["lease_expires_at"] < snapshot.at]
 
 
 def live_workers(snapshot: Snapshot, within_s: float) -> list[dict]:
@@ -125,10 +125,10 @@ class SlotLedger:
             else:
                 self.samples += 1
                 unknown = held_by_nobody(snapshot, self.poll_interval_s)
-                if (late := lapsed(snapshot)) and self.first_lapse is None:
+                if (late := lapsed(snapshot, alive_s=2 * self.poll_interval_s)) and self.first_lapse is None:
                     jobs = [(s["job"], s["worker"], s["lease_expires_at"].strftime("%H:%M:%S.%f")[:-3]) for s in late]
-                    self.first_lapse = (f"at {snapshot.at:%H:%M:%S.%f}, jobs {jobs} (job, worker, lease ran out at) were still named by "
-                                        f"their worker after their lease ran out. {snapshot.describe()}")
+                    self.first_lapse = (f"at {snapshot.at:%H:%M:%S.%f}, jobs {jobs} (job, worker, lease ran out at) were running past "
+                                        f"their lease while their worker kept reporting. {snapshot.describe()}")
                 if unknown and self.first_disagreement is None:
                     jobs = [(s["job"], s["worker"], s["started_at"].strftime("%H:%M:%S.%f")[:-3]) for s in unknown]
                     self.first_disagreement = (f"at {snapshot.at:%H:%M:%S.%f}, jobs {jobs} (job, worker, started) held a running slot "

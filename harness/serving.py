@@ -57,6 +57,24 @@ async def segment_all(server: InferenceClient, pngs: list[bytes], model: str = "
     return await everyone(server.segment(model, png) for png in pngs)
 
 
+async def segment_together(session: aiohttp.ClientSession, server: InferenceClient, pngs: list[bytes], model: str = "unet") -> list[ApiResponse]:
+    """Every image sent at once, each forward pass held at its start until as many lanes as images are computing,
+    then all released together: requests that reach the server a few milliseconds apart (HTTP, decoding) still
+    meet in the lanes, so what is measured is whether the lanes compute side by side, not the arrival order."""
+    await server.arm_faults(hold=True)
+    try:
+        answers = asyncio.ensure_future(segment_all(server, pngs, model))
+
+        async def lanes_in_use() -> float:
+            return total(await scrape(session, server.base_url), "inference_lanes_in_use")
+
+        await async_wait_until(lanes_in_use, until=lambda n: n == len(pngs) or answers.done(), timeout=SETTLE_S, interval=0.02,
+                               describe=f"{len(pngs)} lanes computing at once")
+    finally:
+        await server.clear_faults()
+    return await answers
+
+
 async def users_send(server: InferenceClient, pngs: list[bytes], users: int, model: str = "unet") -> list[ApiResponse]:
     """``users`` concurrent users, each sending their share of ``pngs`` one after another."""
     async def user(share: list[bytes]) -> list[ApiResponse]:

@@ -18,12 +18,12 @@ MIN_CORES_FOR_RATIO = 4
 
 @given("an inference server with {lanes:d} lanes")
 def step_server_with_lanes(context, lanes: int):
-    scenario.own_inference_server(context, LANES=str(lanes), MAX_BATCH="1")
+    scenario.own_inference_server(context, LANES=str(lanes), MAX_BATCH="1", ENABLE_FAULT_INJECTION="1")
 
 
 @when("{n:d} researchers' images are segmented at the same moment")
 async def step_n_at_once(context, n: int):
-    context.answers = await serving.segment_all(scenario.inference_server(context), serving.unseen_pngs(n))
+    context.answers = await serving.segment_together(context.http, scenario.inference_server(context), serving.unseen_pngs(n))
     assert not serving.failed(context.answers), serving.failed(context.answers)
 
 
