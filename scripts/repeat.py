@@ -91,9 +91,9 @@ def tally(runs: list[list[dict]]) -> dict[str, Tally]:
 
 
 def format_table(table: dict[str, Tally], runs: int) -> str:
-    rows = [f"{'scenario':90s} {'runs':>4s} {'passed':>6s} {'failed':>6s} {'skipped':>7s}"]
+    rows = [f"{'scenario':120s} {'runs':>4s} {'passed':>6s} {'failed':>6s} {'skipped':>7s}"]
     for entry in sorted(table.values(), key=lambda e: (-e.failed, e.name)):
-        rows.append(f"{entry.name[:90]:90s} {len(entry.statuses):4d} {entry.count('passed'):6d} {entry.failed:6d} {entry.count('skipped'):7d}")
+        rows.append(f"{entry.name[:120]:120s} {len(entry.statuses):4d} {entry.count('passed'):6d} {entry.failed:6d} {entry.count('skipped'):7d}")
         for message, seen in entry.messages.most_common():
             rows.append(f"    {seen} x {message}")
     flaky = [e for e in table.values() if e.failed]
