@@ -103,6 +103,24 @@ async def segmentation_statuses(researchers: list[Researcher]) -> list[str | Non
     return statuses
 
 
+async def exactly_once(researchers: list[Researcher], first_attempt: bool = False) -> list[dict]:
+    """Every job of the researchers succeeded, each told exactly once by one job.succeeded event, none by
+    job.failed; with ``first_attempt``, each at its first attempt.  Returns the jobs as the API reports them."""
+    jobs = await jobs_of(researchers)
+    wrong = [(j["id"], j["status"], j["attempts"], (j["error"] or {}).get("code")) for j in jobs
+             if j["status"] != "succeeded" or (first_attempt and j["attempts"] != 1)]
+    assert not wrong, (f"{len(wrong)} of {len(jobs)} jobs not run to success{' at their first attempt' if first_attempt else ''} "
+                       f"(id, status, attempts, error): {wrong[:10]}")
+    for r in researchers:
+        told = [e["job_id"] for e in r.events.bodies() if e["type"] == "job.succeeded"]
+        twice = sorted({j for j in told if told.count(j) > 1})
+        missing = sorted(r.own_job_ids() - set(told))
+        assert not twice and not missing, f"{r.name}: job.succeeded twice for jobs {twice}, never for jobs {missing}"
+        failed = [(e["seq"], e["job_id"]) for e in r.events.bodies() if e["type"] == "job.failed"]
+        assert not failed, f"{r.name}: job.failed events (seq, job): {failed}"
+    return jobs
+
+
 async def jobs_of(researchers: list[Researcher]) -> list[dict]:
     jobs = []
     for r in researchers:

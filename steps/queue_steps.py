@@ -11,12 +11,7 @@ from harness.reporting import measured
 
 @then("every job succeeds exactly once")
 async def step_exactly_once(context):
-    context.jobs = await checks.jobs_of(context.researchers)
-    not_ok = [(j["id"], j["status"], j["attempts"]) for j in context.jobs if j["status"] != "succeeded" or j["attempts"] != 1]
-    assert not not_ok, f"jobs not run to success exactly once (id, status, attempts): {not_ok[:10]}"
-    for r in context.researchers:
-        succeeded = sorted(e["job_id"] for e in r.events.bodies() if e["type"] == "job.succeeded")
-        assert succeeded == sorted(r.own_job_ids()), f"{r.name}: {len(succeeded)} job.succeeded events for {len(r.own_job_ids())} jobs"
+    context.jobs = await checks.exactly_once(context.researchers, first_attempt=True)
 
 
 @then("the inference server was asked once per job")

@@ -20,18 +20,25 @@ async def test_takes_what_is_queued_up_to_max_batch():
     assert await b.next_batch() == requests[3:]
 
 
-async def test_waits_up_to_max_wait_for_more():
-    b = MicroBatcher(max_queue=10, max_batch=4, max_wait=0.2)
+async def test_waits_for_more_within_max_wait():
+    """With one request queued, the lane waits (within ``max_wait``) for another, and takes both.
+    No race: the second arrives when the test says, while the batcher is seen waiting."""
+    b = MicroBatcher(max_queue=10, max_batch=2, max_wait=60)
     first, late = req(), req()
     b.submit(first)
+    batch = asyncio.create_task(b.next_batch())
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not batch.done(), "the batcher returned a batch of one without waiting"
+    b.submit(late)
+    assert await batch == [first, late]  # a full batch goes at once, not at the end of max_wait
 
-    async def arrive_later():
-        await asyncio.sleep(0.05)
-        b.submit(late)
 
-    task = asyncio.create_task(arrive_later())
-    assert await b.next_batch() == [first, late]
-    await task
+async def test_returns_what_it_has_when_max_wait_is_over():
+    b = MicroBatcher(max_queue=10, max_batch=4, max_wait=0.01)
+    first = req()
+    b.submit(first)
+    assert await b.next_batch() == [first]
 
 
 async def test_drops_requests_whose_caller_gave_up():
