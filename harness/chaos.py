@@ -17,8 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from system.queue.circuit import MAX_COOLDOWN_S
-from system.queue.worker import MAX_WRITE_BACKOFF_S
+from system.contract import CIRCUIT_MAX_COOLDOWN_S, MAX_WRITE_BACKOFF_S
 
 from .actors import Researcher, everyone, ts
 from .api_client import ApiResponse
@@ -67,7 +66,7 @@ def recovery_bound_s(config) -> float:
     """How long after a fault ends the first job may take to finish, from the system's own settings:
     a lease (jobs whose holder lost it are taken back), a poll interval (an idle worker looks again), and
     the longest the worker waits between tries (the inference circuit's cool-down, a result's write backoff)."""
-    return config.lease_s + config.poll_interval_s + max(MAX_COOLDOWN_S, MAX_WRITE_BACKOFF_S)
+    return config.lease_s + config.poll_interval_s + max(CIRCUIT_MAX_COOLDOWN_S, MAX_WRITE_BACKOFF_S)
 
 
 async def _probe_api(researcher: Researcher, window: FaultWindow, until: asyncio.Event) -> None:

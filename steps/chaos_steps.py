@@ -6,7 +6,7 @@ from behave import given, then, when
 
 from harness import chaos, checks, scenario, ui
 from harness.reporting import measured
-from system.queue.db import COMMAND_TIMEOUT_S
+from system.contract import STATEMENT_TIMEOUT_S
 
 
 @when("they all segment their projects and {fault} while the jobs run")
@@ -105,7 +105,7 @@ def step_slow_network(context, ms: int, jitter: int):
 
 @then('requests made meanwhile were answered in the time the service allows itself, with what was asked or "unavailable"')
 def step_answered_meanwhile(context):
-    probes, bound = context.fault.probes, context.system.config.acquire_timeout_s + COMMAND_TIMEOUT_S
+    probes, bound = context.fault.probes, context.system.config.acquire_timeout_s + STATEMENT_TIMEOUT_S
     wrong = [p for p in probes if p.status != 200 and not (p.status == 503 and p.code == "unavailable" and p.retry_after)]
     assert probes and not wrong, f"answers other than 200 or 503 unavailable with Retry-After: {wrong[:5]}"
     slowest = max(p.seconds for p in probes)

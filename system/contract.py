@@ -44,6 +44,14 @@ MAX_ID = 2**63 - 1  # bigint
 # ---------------------------------------------------------------- errors that tell a client to come back
 RETRY_AFTER_S = 1
 
+# ---------------------------------------------------------------- promises the acceptance features measure
+# How long the service may take to come back from a fault is stated from these and from its settings
+# (LEASE_SECONDS, POLL_INTERVAL, POOL_ACQUIRE_TIMEOUT): the harness reads them here, never in the modules that use them.
+CIRCUIT_COOLDOWN_S = 0.25  # the inference circuit's first cool-down, doubling with each failed probe ...
+CIRCUIT_MAX_COOLDOWN_S = 2.0  # ... up to this
+MAX_WRITE_BACKOFF_S = 1.0  # the longest a worker waits between tries to write a finished result while the database is away
+STATEMENT_TIMEOUT_S = 10.0  # a database statement that has not answered by then is given up (the database is "unavailable")
+
 # ---------------------------------------------------------------- the web page
 # A dropped event socket is tried again after PAGE_RETRY_MIN_MS, doubling to at most PAGE_RETRY_MAX_MS
 # (docs/api.md section 4): a page is live again within two of its longest waits after the network returns.

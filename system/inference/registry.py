@@ -20,13 +20,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..contract import MODELS
+from ..contract import MODEL_STATUSES, MODELS
 from .models import BUILDERS, INPUT_SIZE, build
 
 log = logging.getLogger(__name__)
 
 DEFAULT_WEIGHTS_DIR = Path(__file__).with_name("weights")
-AVAILABLE, LOADING, UNAVAILABLE, CORRUPTED = "available", "loading", "unavailable", "corrupted"
+AVAILABLE, LOADING, UNAVAILABLE, CORRUPTED = MODEL_STATUSES  # the contract's order
 
 # Where a model's requests go when it cannot serve them.
 DEFAULT_FALLBACKS = {"hrnet": "unet", "resunet_cbam": "unet", "unet": None}

@@ -22,7 +22,7 @@ from .faults import FaultInjector
 from .gpu import GpuProbe
 from .lanes import LanePool, LaneResult
 from .models import INPUT_SIZE
-from .registry import ModelEntry, ModelRegistry, ModelUnavailable
+from .registry import AVAILABLE, ModelEntry, ModelRegistry, ModelUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +219,7 @@ async def health(request: web.Request) -> web.Response:
 
 async def ready(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
-    serving = [e.name for e in service.registry.entries.values() if e.status == "available"]
+    serving = [e.name for e in service.registry.entries.values() if e.status == AVAILABLE]
     if service.lanes is None or not serving:
         reasons = [f"{e.name}: {e.status} {e.detail}".strip() for e in service.registry.entries.values()] or ["models not loaded"]
         return web.json_response({"status": "not_ready", "reasons": reasons}, status=503)

@@ -13,8 +13,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from ..contract import CIRCUIT_COOLDOWN_S, CIRCUIT_MAX_COOLDOWN_S
+
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
-COOLDOWN_S, MAX_COOLDOWN_S = 0.25, 2.0
+COOLDOWN_S, MAX_COOLDOWN_S = CIRCUIT_COOLDOWN_S, CIRCUIT_MAX_COOLDOWN_S  # the contract's promise
 
 
 class Circuit:

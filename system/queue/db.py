@@ -19,13 +19,13 @@ from contextlib import asynccontextmanager
 import asyncpg
 
 from ..common.http import ApiError
-from ..contract import RETRY_AFTER_S
+from ..contract import RETRY_AFTER_S, STATEMENT_TIMEOUT_S
 
 RELEASE_TIMEOUT_S = 30.0
 # A statement that has not answered in this long is talking to a database that
 # is not there (a blackholed network sends no error at all); the request gets
 # 503 unavailable instead of hanging.
-COMMAND_TIMEOUT_S = 10.0
+COMMAND_TIMEOUT_S = STATEMENT_TIMEOUT_S  # the contract's promise
 CONNECT_TIMEOUT_S = 5.0
 # The server probes idle client connections (seconds), so it drops those of a
 # client that vanished instead of keeping their locks and slots.

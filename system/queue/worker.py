@@ -47,6 +47,7 @@ import aiohttp
 import asyncpg
 
 from ..common.serve import env, setup_logging, stop_signal
+from ..contract import MAX_WRITE_BACKOFF_S
 from . import jobstore
 from .circuit import CLOSED, Circuit
 from .config import add_database_flags, inference_urls, require_database
@@ -56,7 +57,6 @@ from .sql import migrate, q
 
 log = logging.getLogger("worker")
 JOBS_CHANNEL = "paraseg_jobs"  # NOTIFYed by jobs.sql (notify_jobs) when work becomes claimable
-MAX_WRITE_BACKOFF_S = 1.0
 
 
 class JobFailed(Exception):

@@ -106,3 +106,18 @@ def test_model_names_are_written_in_one_place():
     offenders = [p for p in ROOT.glob("**/*.py") if ".venv" not in p.parts and p not in allowed and tuple_of_names.search(p.read_text())]
     assert not offenders, f"the list of models is written out in {offenders}; import system.contract.MODELS"
     assert len(MODELS) == len(set(MODELS))
+
+
+# The system's internals the harness may not import: what it measures against is a promise in system/contract.py.
+INTERNALS = ("system.queue.worker", "system.queue.db", "system.queue.circuit", "system.queue.jobstore")
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "harness").rglob("*.py")) + STEPS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_harness_measures_against_the_contract_not_internals(path: Path):
+    imported = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            imported |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+        elif isinstance(node, ast.Import):
+            imported |= {a.name for a in node.names}
+    assert not imported & set(INTERNALS), f"{path.name} imports {sorted(imported & set(INTERNALS))}; state the promise in system/contract.py"
