@@ -3,7 +3,9 @@
 #   make test         set up, run every test: pytest (unit + integration) and the whole behave suite
 # JOBS=n (acceptance, test, features): behave in n processes, each with its own stack (scripts/parallel.py);
 # default: the cores, capped by the memory the stacks take; JOBS=1 runs one behave process.
-.PHONY: setup acceptance test unit integration features lint lock train bench mutants repeat clean
+# SHARD=i/n (acceptance, test, features): this machine runs shard i of n of the feature files (pytest on shard 1);
+# then `make merge-reports SHARDS="dir ..."` merges the machines' reports/ folders into one report and gate.
+.PHONY: setup acceptance test unit integration features lint lock train bench mutants repeat merge-reports shard-timings clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -11,16 +13,18 @@ TAGS ?= @parallel
 JOBS ?=
 N ?= 10
 FEATURES ?=
+SHARD ?=
+SHARDS ?=
 
 setup:
 	@bash scripts/setup.sh
 
 acceptance: setup
-	@JOBS=$(JOBS) bash scripts/behave_report.sh --tags=$(TAGS)
+	@JOBS=$(JOBS) SHARD=$(SHARD) bash scripts/behave_report.sh --tags=$(TAGS)
 
 test: setup lint
-	$(PY) -m pytest tests
-	@JOBS=$(JOBS) bash scripts/behave_report.sh
+	@case "$(SHARD)" in ""|1/*) echo "$(PY) -m pytest tests"; $(PY) -m pytest tests ;; *) echo "pytest: run by shard 1" ;; esac
+	@JOBS=$(JOBS) SHARD=$(SHARD) bash scripts/behave_report.sh
 
 unit: setup
 	$(PY) -m pytest tests/unit
@@ -29,7 +33,16 @@ integration: setup
 	$(PY) -m pytest tests/integration
 
 features: setup
-	@JOBS=$(JOBS) bash scripts/behave_report.sh
+	@JOBS=$(JOBS) SHARD=$(SHARD) bash scripts/behave_report.sh
+
+# The machines' reports/ folders of a sharded run (SHARDS="shard-1 shard-2 ...") as one report and one gate.
+merge-reports: setup
+	@MERGE="$(SHARDS)" bash scripts/behave_report.sh $(if $(filter command line environment,$(origin TAGS)),--tags="$(TAGS)")
+
+# After a whole run (make test): the features' seconds from reports/junit, committed so every machine deals the same shards.
+shard-timings: setup
+	$(PY) -c 'import json, sys; sys.path.insert(0, "scripts"); from parallel import ROOT, SHARD_TIMINGS, last_timings; \
+		SHARD_TIMINGS.write_text(json.dumps({k: round(v, 1) for k, v in last_timings(ROOT / "reports" / "junit").items()}, indent=1, sort_keys=True) + "\n")'
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -1,6 +1,8 @@
 """The behave suite over n processes, each with a stack of its own; then the features that must run alone.
 
     python scripts/parallel.py --jobs N [--results DIR] [--junit DIR] [--measured FILE] [behave options ...]
+    python scripts/parallel.py --print-shard I/N [behave options ...]     # the feature files of shard I of N
+    python scripts/parallel.py --merge DIR ...                            # shards' reports/ folders into this one
 
 ``make test JOBS=n`` and ``make acceptance JOBS=n`` call it (``scripts/behave_report.sh``).
 
@@ -30,6 +32,14 @@ How it splits the work:
 It prints one line per shard when it ends (features, exit status, wall time),
 then the alone phase's output as it comes.  Exit status: non-zero when any
 behave process failed.
+
+Beyond one machine (``make test SHARD=i/n``): every feature file, alone or
+not, is dealt to n machine shards the same way, by the timings committed in
+``scripts/feature_seconds.json`` (every machine of a CI matrix must deal
+alike, so not by a cache one machine has); ``--print-shard`` names shard i's
+files, which that machine runs as above.  ``--merge`` then gathers the
+machines' ``reports/`` folders (Allure results, JUnit files, measured
+figures) into this checkout's, for one report and one quality gate.
 """
 
 from __future__ import annotations
@@ -56,6 +66,7 @@ ALONE_TAGS = frozenset({"chaos", "soak", "perf"})
 # 1.3 GiB without a browser.
 STACK_BYTES = int(2.5 * 2**30)
 SECONDS_PER_SCENARIO = 10.0  # a feature's weight when no earlier run timed it
+SHARD_TIMINGS = ROOT / "scripts" / "feature_seconds.json"  # committed: every machine of a matrix deals the same shards
 # A shard's behave settings: the checkout's behave.ini, with every output in the shard's folder.  (behave
 # appends command-line formatters to the configured ones, so the shard runs from a folder of its own.)
 SHARD_INI = """[behave]
@@ -215,6 +226,30 @@ def merge(parts: list[Path], results: Path, junit: Path, measured: Path) -> None
     measured.write_text(json.dumps({"run_id": "+".join(run_ids), "measured": figures}, indent=1) + "\n")
 
 
+def machine_shard(spec: str, behave_args: list[str], timings: dict[str, float]) -> list[FeatureFile]:
+    """The feature files of shard ``i/n``: every selected feature (alone or not) dealt to n by ``timings``."""
+    try:
+        index, count = (int(x) for x in spec.split("/"))
+    except ValueError:
+        raise SystemExit(f"--shard wants I/N, such as 2/3, not {spec!r}") from None
+    if not 1 <= index <= count:
+        raise SystemExit(f"--shard {spec}: I must be from 1 to N")
+    features = discover(sorted((ROOT / "features").glob("*.feature")), tag_option(behave_args), timings)
+    shards = {s.index: s.features for s in deal(features, count)}
+    return sorted(shards.get(index, []), key=lambda f: f.path)
+
+
+def merge_machines(folders: list[Path], reports: Path) -> int:
+    """Each machine's ``reports/`` folder (allure-results, junit, measured.json) into ``reports``."""
+    missing = [str(f) for f in folders if not (f / "allure-results").is_dir()]
+    if missing:
+        print(f"merge: no allure-results in {', '.join(missing)}", file=sys.stderr)
+        return 2
+    merge(folders, reports / "allure-results", reports / "junit", reports / "measured.json")
+    print(f"merge: {len(folders)} shards into {reports}", flush=True)
+    return 0
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--jobs", type=int, default=None, help="processes for the features that may share the machine (default: cores, capped by memory)")
@@ -225,10 +260,18 @@ def main() -> int:
                    help="each feature's seconds in the last run: read to deal the features, written afterwards")
     p.add_argument("--features", type=Path, nargs="*", default=None, help="feature files (default: features/*.feature)")
     p.add_argument("--print-jobs", action="store_true", help="print the default number of processes here, and exit")
+    p.add_argument("--print-shard", metavar="I/N", help="print the feature files of machine shard I of N, and exit")
+    p.add_argument("--merge", type=Path, nargs="+", metavar="DIR", help="merge these machines' reports/ folders into reports/, and exit")
     args, behave_args = p.parse_known_args()
     if args.print_jobs:
         print(min(os.cpu_count() or 1, jobs_memory_holds()))
         return 0
+    if args.print_shard:
+        committed = json.loads(SHARD_TIMINGS.read_text()) if SHARD_TIMINGS.exists() else {}
+        print(" ".join(str(f.path.relative_to(ROOT)) for f in machine_shard(args.print_shard, behave_args, committed)))
+        return 0
+    if args.merge:
+        return merge_machines(args.merge, ROOT / "reports")
     jobs = min(args.jobs or os.cpu_count() or 1, jobs_memory_holds())
     paths = [p.resolve() for p in args.features] if args.features else sorted((ROOT / "features").glob("*.feature"))
     known = json.loads(args.timings.read_text()) if args.timings.exists() else {}

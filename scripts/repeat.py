@@ -107,11 +107,12 @@ def run_once(index: int, work: Path, jobs: int, features: list[str], behave_args
     results = out / "allure-results"
     command = [sys.executable, str(ROOT / "scripts" / "parallel.py"), "--jobs", str(jobs), "--results", str(results),
                "--junit", str(out / "junit"), "--measured", str(out / "measured.json")]
-    if features:
+    command += behave_args
+    if features:  # last: argparse reads an option holding a space ("--tags=@a or @b") as a value of --features
         command += ["--features", *features]
     started = time.monotonic()
     with (work / f"run-{index}.log").open("w") as log:
-        code = subprocess.run([*command, *behave_args], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT).returncode
+        code = subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT).returncode
     print(f"run {index}: exit {code} in {time.monotonic() - started:.0f} s (output: {work / f'run-{index}.log'})", flush=True)
     return code, results
 
