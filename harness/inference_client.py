@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import aiohttp
-
 from .api_client import ApiClient, ApiResponse
 
 
@@ -25,6 +23,3 @@ class InferenceClient(ApiClient):
     async def clear_faults(self) -> dict:
         return await self.expect(200, "DELETE", "/v1/admin/faults")
 
-
-def client_for(address: str, session: aiohttp.ClientSession) -> InferenceClient:
-    return InferenceClient(address, session)

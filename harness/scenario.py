@@ -153,7 +153,7 @@ async def burst_while_database_held_up(context, researcher: Researcher, n: int) 
     return burst
 
 
-# ---------------------------------------------------------------- the web page
+# ---------------------------------------------------------------- a killed worker's jobs
 async def taken_up_again(context, researcher: Researcher, jobs: set[int]) -> None:
     """Until each of ``jobs`` (a killed worker's) has started again: once its lease runs out, the next
     poll takes it back and claims it, so within a lease and two polls, not the batch's whole bound."""
