@@ -26,6 +26,17 @@ Feature: A network that hangs, drops and dawdles loses nothing
       And requests made meanwhile were answered in the time the service allows itself, with what was asked or "unavailable"
       And the service recovered within a bound set by its lease, poll interval and backoff
 
+  Rule: a worker that never hears back after taking an image still does that image, once
+
+    Scenario: The database's answer to a worker taking an image is lost on the way, three times
+      Given 4 researchers, each with a project of 5 spheroid images
+      And the database's answer is lost the next 3 times a worker takes an image
+      When they all segment their projects at the same moment
+      Then every job succeeds exactly once
+      And no image was left claimed by a worker that was not working on it
+      And each researcher saw, live, every event of their own jobs in order and none of anyone else's
+      And 3 of those answers were lost on the way
+
   Rule: the inference server may be out of reach for a while
 
     Scenario: The inference server cannot be reached for ten seconds

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from system.contract import CIRCUIT_MAX_COOLDOWN_S, MAX_WRITE_BACKOFF_S
+from system.queue.sql import q
 
 from .actors import Researcher, everyone, ts
 from .api_client import ApiResponse
@@ -213,6 +214,18 @@ async def inference_unreachable(context) -> FaultWindow:
     seconds = 10.0  # the issue's figure: well past a lease and the circuit's longest cool-down
     return await _proxies_misbehave(context, f"the inference server unreachable (connections refused) for {seconds:g} s",
                                     list(context.proxies.inference.values()), lambda p: p.refuse(), seconds)
+
+
+def lose_claim_answers(context, times: int) -> None:
+    """The next ``times`` claims (a worker taking an image) commit, but the database's answer is lost on the way
+    back and the worker's connection reset; the proxy is plain again when the scenario ends."""
+    proxy = context.proxies.database
+    proxy.lose_answers(q("claim_job").encode(), times)  # the statement as the worker sends it
+    keep_for_scenario(context, proxy, proxy.heal)
+
+
+def answers_lost(context) -> int:
+    return context.proxies.database.counters.answers_lost
 
 
 def slow_network(context, ms: float, jitter_ms: float) -> None:

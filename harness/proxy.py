@@ -12,7 +12,12 @@ inference server, it forwards bytes both ways until told otherwise:
   connection with probability ``p``;
 - ``refuse()``: every open connection is reset and new ones are closed at once
   (a server gone: "connection refused" as the client sees it);
-- ``reset_all()``: every open connection reset once.
+- ``reset_all()``: every open connection reset once;
+- ``lose_answers(marker, n)`` (PostgreSQL only): the next n statements whose
+  text holds ``marker`` run and commit on the server, but their answer never
+  arrives: once the server is done (ReadyForQuery) the client's connection is
+  reset instead - a reply lost after the commit, as a crash, a terminated
+  backend or a network drop at the wrong moment would lose it.
 
 It runs its own event loop in a thread, so it keeps forwarding while the
 harness's loop is idle between steps; the controls may be called from any
@@ -36,6 +41,49 @@ class Counters:
     connections: int = 0
     resets: int = 0
     refused: int = 0
+    answers_lost: int = 0
+
+
+SSL_REQUEST, GSSENC_REQUEST = 80877103, 80877104  # sent before the startup message (protocol codes)
+READY_FOR_QUERY = b"Z\x00\x00\x00\x05"  # the server's last message of a statement's answer, less its status byte
+
+
+@dataclass
+class Conversation:
+    """A PostgreSQL client's messages on one connection, read as they pass, to spot a statement by its text.
+
+    The statement is named in a Parse message (asyncpg prepares each statement once per connection) and run
+    by a Bind of that name; the Sync after the Bind ends the round trip whose answer is to be lost."""
+
+    buffer: bytes = b""
+    started: bool = False
+    statements: dict[bytes, bytes] = field(default_factory=dict)  # prepared statement name -> its text
+    pending: bool = False  # a marked statement was bound since the last Sync
+    losing: bool = False  # the server's answer to this round trip is dropped, then the connection reset
+
+    def feed(self, data: bytes, marker: bytes) -> bool:
+        """Read the client's ``data`` (all of it, from the connection's start, armed or not: a statement is
+        prepared once and run by name later); True when a Sync closes a round trip that ran a statement
+        whose text holds ``marker`` (never, for an empty marker)."""
+        self.buffer += data
+        hit = False
+        while True:
+            if not self.started:  # untyped: SSLRequest / GSSENCRequest, then the startup message
+                if len(self.buffer) < 8 or len(self.buffer) < (length := int.from_bytes(self.buffer[:4], "big")):
+                    return hit
+                code, self.buffer = int.from_bytes(self.buffer[4:8], "big"), self.buffer[length:]
+                self.started = code not in (SSL_REQUEST, GSSENC_REQUEST)
+                continue
+            if len(self.buffer) < 5 or len(self.buffer) < 1 + (length := int.from_bytes(self.buffer[1:5], "big")):
+                return hit
+            kind, payload, self.buffer = self.buffer[:1], self.buffer[5:1 + length], self.buffer[1 + length:]
+            if kind == b"P":
+                name, _, rest = payload.partition(b"\0")
+                self.statements[name] = rest.split(b"\0", 1)[0]
+            elif kind == b"B":
+                self.pending |= bool(marker) and marker in self.statements.get(payload.split(b"\0", 2)[1], b"")
+            elif kind == b"S":
+                hit, self.pending = hit or self.pending, False
 
 
 class FaultProxy:
@@ -46,6 +94,7 @@ class FaultProxy:
         self._delay_s = self._jitter_s = 0.0
         self._flaky_p = 0.0
         self._refusing = False
+        self._lose_marker, self._lose_left = b"", 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name=f"proxy-{name}", daemon=True)
         self._open: asyncio.Event | None = None
@@ -97,8 +146,12 @@ class FaultProxy:
     def reset_all(self) -> None:
         self._call(self._abort_all_async())
 
+    def lose_answers(self, marker: bytes, times: int) -> None:
+        self._lose_marker, self._lose_left = marker, times
+
     def heal(self) -> None:
         """A plain proxy again: no delay, no failures; held bytes go on."""
+        self._lose_left = 0
         self._delay_s = self._jitter_s = self._flaky_p = 0.0
         self._refusing = False
         self._loop.call_soon_threadsafe(self._open.set)
@@ -129,20 +182,31 @@ class FaultProxy:
             self._pairs.discard(pair)
             pair = (client_w, server_w)
             self._pairs.add(pair)
-            await asyncio.gather(self._pump(client_r, server_w, pair, upstream=True), self._pump(server_r, client_w, pair, upstream=False))
+            talk = Conversation()
+            await asyncio.gather(self._pump(client_r, server_w, pair, talk, upstream=True),
+                                 self._pump(server_r, client_w, pair, talk, upstream=False))
         finally:
             self._pairs.discard(pair)
             for w in pair:
                 if w is not None:
                     w.transport.abort()
 
-    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, pair, upstream: bool) -> None:
+    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, pair, talk: Conversation, upstream: bool) -> None:
         with contextlib.suppress(OSError, asyncio.IncompleteReadError):
             while data := await reader.read(65536):
                 await self._open.wait()  # held, not lost, while blackholed
                 if upstream and self._fails():
                     self._abort(pair, fault=True)
                     return
+                if upstream and talk.feed(data, self._lose_marker) and self._lose_left > 0:
+                    self._lose_left -= 1
+                    talk.losing = True  # before the statement goes on: its answer cannot slip through
+                elif not upstream and talk.losing:
+                    if len(data) >= 6 and data[-6:-1] == READY_FOR_QUERY:  # the server is done: committed
+                        self.counters.answers_lost += 1
+                        self._abort(pair, fault=True)
+                        return
+                    continue  # the answer, dropped
                 if self._delay_s:
                     await asyncio.sleep(max(0.0, self._delay_s + self._random.uniform(-self._jitter_s, self._jitter_s)))
                 writer.write(data)

@@ -108,6 +108,9 @@ DEFECTS = (
     Defect("the page reconnects without ?after=", "a page that reconnects misses nothing", (
         ("web/index.html", "&after=${state.lastSeq}`", "`"),),
         "live_progress.feature", "loses its connection"),
+    Defect("a lost claim answer leaves its slot held", "a claim whose answer was lost costs the job nothing", (
+        ("queue/worker.py", "                job = await self._claimed_meanwhile(token, sent)", "                job = None"),),
+        "network.feature", "answer to a worker taking an image is lost"),
     Defect("the LISTEN connection never comes back", "events keep flowing after connections drop", (
         ("queue/listener.py", "        backoff = 0.1\n        while True:", "        backoff = 0.1\n        for _ in range(1):"),),
         "chaos.feature", "Every database connection is dropped"),

@@ -98,6 +98,16 @@ async def step_nobody_took_over(context):
         assert all(r.attempts_started(j) == [1] for j in r.own_job_ids()), f"{r.name}: a job was started again"
 
 
+@given("the database's answer is lost the next {n:d} times a worker takes an image")
+def step_claim_answers_lost(context, n: int):
+    chaos.lose_claim_answers(context, n)
+
+
+@then("{n:d} of those answers were lost on the way")
+def step_answers_were_lost(context, n: int):
+    assert chaos.answers_lost(context) == n, f"{chaos.answers_lost(context)} answers to a claim were lost, not {n}: the fault missed"
+
+
 @given("every message to the database and the inference server takes {ms:d} ms, give or take {jitter:d}")
 def step_slow_network(context, ms: int, jitter: int):
     chaos.slow_network(context, ms, jitter)

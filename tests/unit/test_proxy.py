@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from harness.proxy import FaultProxy
+from harness.proxy import Conversation, FaultProxy
 
 
 @pytest.fixture
@@ -84,3 +84,25 @@ async def test_flaky_fails_about_the_share_asked(proxy):
             failed += 1
     # A connection may fail when it opens and when it sends its one chunk: 1 - (2/3)^2 = 5/9, 33 of 60 expected.
     assert 20 <= failed <= 46, failed
+
+
+def message(kind: bytes, payload: bytes) -> bytes:
+    return kind + (len(payload) + 4).to_bytes(4, "big") + payload
+
+
+def startup() -> bytes:
+    ssl = (8).to_bytes(4, "big") + (80877103).to_bytes(4, "big")
+    body = (196608).to_bytes(4, "big") + b"user\0postgres\0\0"
+    return ssl + (len(body) + 4).to_bytes(4, "big") + body
+
+
+def test_a_statement_is_spotted_by_its_text_when_it_runs_by_name_later():
+    talk = Conversation()
+    prepare = message(b"P", b"s1\0WITH claim waiting_users\0\0\0") + message(b"D", b"Ss1\0") + message(b"S", b"")
+    run_claim = message(b"B", b"\0s1\0\0\0\0\0\0\0") + message(b"E", b"\0\0\0\0\0") + message(b"S", b"")
+    run_other = message(b"P", b"s2\0SELECT 1\0\0\0") + message(b"B", b"\0s2\0\0\0\0\0\0\0") + message(b"S", b"")
+    assert not talk.feed(startup() + prepare, b"waiting_users")  # prepared, not run
+    stream = run_claim + run_other + run_claim
+    seen = [talk.feed(stream[i:i + 7], b"waiting_users") for i in range(0, len(stream), 7)]  # any chunking
+    assert sum(seen) == 2
+    assert not talk.feed(run_claim, b"")  # disarmed: nothing is spotted
