@@ -43,7 +43,7 @@ Feature: The inference server runs four researchers' images side by side
       Given an inference server that answers within 1 second or not at all
       And its next forward pass will take 3 seconds
       When an image is sent to it, and 4 more together once the slow pass is over
-      Then the first answer is 504 with the error "timeout"
+      Then the first request ends with the error "timeout"
       And the next 4 are segmented, on all 4 lanes
 
   Rule: bad input gets the documented error, and the server keeps serving
@@ -51,18 +51,18 @@ Feature: The inference server runs four researchers' images side by side
     @security
     Scenario Outline: The inference server refuses <bad input> and keeps serving
       When <bad input> is sent to the inference server
-      Then the answer is <status> with the error "<code>"
+      Then the inference server refuses it with the error "<code>"
       And the inference server still segments a good image
 
       Examples:
-        | bad input                                 | status | code            |
-        | bytes that are not an image               | 400    | invalid_image   |
-        | a truncated PNG                           | 400    | invalid_image   |
-        | an empty body                             | 400    | invalid_image   |
-        | a zero-pixel image                        | 400    | invalid_image   |
-        | an image of 4097 by 8 pixels              | 400    | invalid_image   |
-        | an image of 8 by 8 pixels                 | 400    | invalid_image   |
-        | an image for a model that does not exist  | 404    | unknown_model   |
-        | a threshold of 7                          | 400    | invalid_request |
-        | a threshold that is not a number          | 400    | invalid_request |
-        | a body of 65 MiB                          | 413    | too_large       |
+        | bad input                                 | code            |
+        | bytes that are not an image               | invalid_image   |
+        | a truncated PNG                           | invalid_image   |
+        | an empty body                             | invalid_image   |
+        | a zero-pixel image                        | invalid_image   |
+        | an image of 4097 by 8 pixels              | invalid_image   |
+        | an image of 8 by 8 pixels                 | invalid_image   |
+        | an image for a model that does not exist  | unknown_model   |
+        | a threshold of 7                          | invalid_request |
+        | a threshold that is not a number          | invalid_request |
+        | a body of 65 MiB                          | too_large       |

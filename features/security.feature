@@ -33,32 +33,32 @@ Feature: Each researcher's work is their own, and bad requests change nothing
     Scenario Outline: A researcher sends <bad request>
       Given two researchers, one of whom has segmented a project
       When the other researcher sends <bad request>
-      Then the answer is <status> with the error "<code>"
+      Then the request is refused with the error "<code>"
       And nothing of theirs has changed
 
       Examples:
-        | bad request                              | status | code             |
-        | malformed JSON                           | 400    | invalid_request  |
-        | a JSON list instead of an object         | 400    | invalid_request  |
-        | a project name that is a number          | 400    | invalid_request  |
-        | an empty project name                    | 400    | invalid_request  |
-        | a project name of 201 characters         | 400    | invalid_request  |
-        | a threshold of 0.99                      | 400    | invalid_request  |
-        | a threshold given as text                | 400    | invalid_request  |
-        | an unknown model                         | 400    | unknown_model    |
-        | an empty list of images                  | 400    | invalid_request  |
-        | image ids that are not numbers           | 400    | invalid_request  |
-        | another researcher's image id            | 404    | not_found        |
-        | a corrupt image                          | 400    | invalid_image    |
-        | a truncated PNG                          | 400    | invalid_image    |
-        | an image of zero pixels                  | 400    | invalid_image    |
-        | an image wider than 4096 pixels          | 400    | invalid_image    |
-        | an image larger than 20 MiB              | 413    | too_large        |
-        | a text file as an image                  | 415    | unsupported_type |
-        | 101 images at once                       | 413    | too_large        |
-        | a good image together with a corrupt one | 400    | invalid_image    |
-        | a file name of 300 characters            | 400    | invalid_request  |
-        | no file at all                           | 400    | invalid_request  |
+        | bad request                              | code             |
+        | malformed JSON                           | invalid_request  |
+        | a JSON list instead of an object         | invalid_request  |
+        | a project name that is a number          | invalid_request  |
+        | an empty project name                    | invalid_request  |
+        | a project name of 201 characters         | invalid_request  |
+        | a threshold of 0.99                      | invalid_request  |
+        | a threshold given as text                | invalid_request  |
+        | an unknown model                         | unknown_model    |
+        | an empty list of images                  | invalid_request  |
+        | image ids that are not numbers           | invalid_request  |
+        | another researcher's image id            | not_found        |
+        | a corrupt image                          | invalid_image    |
+        | a truncated PNG                          | invalid_image    |
+        | an image of zero pixels                  | invalid_image    |
+        | an image wider than 4096 pixels          | invalid_image    |
+        | an image larger than 20 MiB              | too_large        |
+        | a text file as an image                  | unsupported_type |
+        | 101 images at once                       | too_large        |
+        | a good image together with a corrupt one | invalid_image    |
+        | a file name of 300 characters            | invalid_request  |
+        | no file at all                           | invalid_request  |
 
   Rule: names are kept as plain text
 
@@ -76,4 +76,4 @@ Feature: Each researcher's work is their own, and bad requests change nothing
     Scenario: Requests without a valid token are refused, the event stream included
       Given a researcher with a project of 1 spheroid images
       When someone without a valid token asks for the researcher's project, images and events
-      Then every answer is 401 with the error "unauthorized"
+      Then every request is refused with the error "unauthorized"

@@ -103,6 +103,23 @@ async def segmentation_statuses(researchers: list[Researcher]) -> list[str | Non
     return statuses
 
 
+def described(answer) -> str:
+    """An answer as a failure message shows it: the status and the JSON, or what kind of bytes came."""
+    if isinstance(answer.body, (bytes, bytearray)):
+        return f"{answer.status} with {len(answer.body)} bytes of {answer.headers.get('Content-Type', 'unknown type')}"
+    text = repr(answer.body)
+    return f"{answer.status} {text if len(text) <= 300 else text[:300] + '...'}"
+
+
+def refused_with(answer, code: str, errors: dict[str, int]) -> None:
+    """The answer is the documented error ``code``, with the status the contract gives it (``errors``: a
+    service's table in system/contract.py) and a message a person can read."""
+    status = errors[code]
+    assert answer.status == status and answer.error_code == code, f"expected {status} {code} (docs/api.md), got {described(answer)}"
+    message = answer.body["error"].get("message") if isinstance(answer.body, dict) and isinstance(answer.body.get("error"), dict) else None
+    assert isinstance(message, str) and message, f"the {code} answer has no message: {answer.body!r}"
+
+
 async def exactly_once(researchers: list[Researcher], first_attempt: bool = False) -> list[dict]:
     """Every job of the researchers succeeded, each told exactly once by one job.succeeded event, none by
     job.failed; with ``first_attempt``, each at its first attempt.  Returns the jobs as the API reports them."""

@@ -289,7 +289,7 @@ def main() -> int:
         parts = [work / f"shard-{s.index}" for s in shards]
         if alone:
             out = work / "alone"
-            out.mkdir()
+            out.mkdir(parents=True)  # the first folder of this run when no feature shares the machine
             codes.append(subprocess.run(behave_command(alone, out, behave_args, "pretty"), cwd=out, env=environment(out)).returncode)
             parts.append(out)
         merge(parts, args.results, args.junit, args.measured)

@@ -90,15 +90,17 @@ def tally(runs: list[list[dict]]) -> dict[str, Tally]:
     return table
 
 
-def format_table(table: dict[str, Tally], runs: int) -> str:
+def format_table(table: dict[str, Tally], runs: int, short: list[str]) -> str:
     rows = [f"{'scenario':120s} {'runs':>4s} {'passed':>6s} {'failed':>6s} {'skipped':>7s}"]
     for entry in sorted(table.values(), key=lambda e: (-e.failed, e.name)):
         rows.append(f"{entry.name[:120]:120s} {len(entry.statuses):4d} {entry.count('passed'):6d} {entry.failed:6d} {entry.count('skipped'):7d}")
         for message, seen in entry.messages.most_common():
             rows.append(f"    {seen} x {message}")
     flaky = [e for e in table.values() if e.failed]
-    rows.append(f"repeat: {len(table)} scenarios, {runs} runs; "
-                + (f"{len(flaky)} failed at least once" if flaky else "every scenario passed or was skipped in every run"))
+    rows += short
+    verdict = [f"{len(flaky)} failed at least once"] if flaky else []
+    verdict += [f"{len(short)} runs reported fewer scenarios than the selection holds"] if short else []
+    rows.append(f"repeat: {len(table)} scenarios, {runs} runs; " + ("; ".join(verdict) or "every scenario passed or was skipped in every run"))
     return "\n".join(rows)
 
 
@@ -178,7 +180,7 @@ def main() -> int:
             short.append(f"run {index} reported {len(found)} scenarios of {expected} (exit {code})")
         generate(results, work / f"run-{index}" / "report", config)
     table = tally(runs)
-    text = format_table(table, args.runs) + "".join(f"\n{line}" for line in short)
+    text = format_table(table, args.runs, short)
     print(text, flush=True)
     failed = any(e.failed for e in table.values()) or bool(short)
     # The final report: the last run's results and the table, over the history of every run.

@@ -6,9 +6,10 @@ import os
 
 from behave import given, then, when
 
-from harness import probes, scenario, serving, throughput
+from harness import checks, probes, scenario, serving, throughput
 from harness.analysis import max_overlap
 from harness.reporting import attach_png, measured
+from system.contract import INFERENCE_ERRORS
 from system.inference.gpu import GpuProbe
 
 # The load generator (this process) needs cores of its own, or it takes from the
@@ -153,10 +154,14 @@ def step_next_segmented(context, n: int, lanes: int):
     assert sorted(a.body["lane"] for a in context.answers) == list(range(lanes)), [a.body["lane"] for a in context.answers]
 
 
-@then('the first answer is {status:d} with the error "{code}"')
-def step_first_answer(context, status: int, code: str):
-    first = context.first
-    assert first.status == status and first.error_code == code, (first.status, first.body)
+@then('the first request ends with the error "{code}"')
+def step_first_request_ends_with(context, code: str):
+    checks.refused_with(context.first, code, INFERENCE_ERRORS)
+
+
+@then('the inference server refuses it with the error "{code}"')
+def step_inference_refuses(context, code: str):
+    checks.refused_with(context.response, code, INFERENCE_ERRORS)
 
 
 # ------------------------------------------------------------------ bad input

@@ -41,6 +41,19 @@ POLYGON_TYPES = ("external", "internal")
 # ---------------------------------------------------------------- ids
 MAX_ID = 2**63 - 1  # bigint
 
+# ---------------------------------------------------------------- each error code's HTTP status, per service
+# (docs/api.md; a feature names the error, the status follows from here; tests/unit/test_house_rules.py holds
+# every ApiError the services raise to these tables)
+COMMON_ERRORS = {"invalid_request": 400, "not_found": 404, "method_not_allowed": 405, "too_large": 413}
+QUEUE_ERRORS = COMMON_ERRORS | {
+    "invalid_image": 400, "unknown_model": 400, "unauthorized": 401, "invalid_credentials": 401, "not_ready": 409,
+    "username_taken": 409, "unsupported_type": 415, "busy": 503, "unavailable": 503,
+}
+INFERENCE_ERRORS = COMMON_ERRORS | {
+    "invalid_image": 400, "fault_injection_disabled": 403, "unknown_model": 404, "overloaded": 503, "model_unavailable": 503,
+    "timeout": 504,
+}
+
 # ---------------------------------------------------------------- errors that tell a client to come back
 RETRY_AFTER_S = 1
 

@@ -121,3 +121,41 @@ def test_the_harness_measures_against_the_contract_not_internals(path: Path):
         elif isinstance(node, ast.Import):
             imported |= {a.name for a in node.names}
     assert not imported & set(INTERNALS), f"{path.name} imports {sorted(imported & set(INTERNALS))}; state the promise in system/contract.py"
+
+
+def raised_errors(folder: Path) -> set[tuple[int, str]]:
+    """Every ``ApiError(status, "code", ...)`` written under ``folder``."""
+    found = set()
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "ApiError" and len(node.args) >= 2:
+                status, code = node.args[:2]
+                if isinstance(status, ast.Constant) and isinstance(code, ast.Constant):
+                    found.add((status.value, code.value))
+    return found
+
+
+@pytest.mark.parametrize("service, table", [("queue", "QUEUE_ERRORS"), ("inference", "INFERENCE_ERRORS")])
+def test_every_error_a_service_raises_has_the_status_the_contract_gives_it(service: str, table: str):
+    import system.contract as contract
+
+    errors = getattr(contract, table)
+    raised = raised_errors(ROOT / "system" / service) | raised_errors(ROOT / "system" / "common")
+    wrong = sorted((status, code) for status, code in raised if errors.get(code) != status)
+    assert raised and not wrong, f"ApiError status and code that system/contract.py's {table} does not state: {wrong}"
+
+
+# A step line that says which HTTP status an answer has: the feature should name the error instead.
+HTTP_STATUS_IN_STEP = re.compile(r"\b(is|are|answers?|answered|gets?|got|with)\s+[1-5]\d\d\b|\b[1-5]\d\d\s+with the error\b|<status>", re.I)
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "features").glob("*.feature")), ids=lambda p: p.name)
+def test_no_step_line_or_example_carries_an_http_status(path: Path):
+    from behave.parser import parse_file
+
+    scenarios = list(parse_file(str(path)).walk_scenarios(with_outlines=True))
+    steps = [(step.line, step.name) for scenario in scenarios for step in scenario.steps]
+    columns = [(ex.table.line, heading) for scenario in scenarios for ex in getattr(scenario, "examples", []) if ex.table is not None
+               for heading in ex.table.headings if heading.lower() in ("status", "http status", "code number")]
+    wrong = [(line, text) for line, text in steps if HTTP_STATUS_IN_STEP.search(text)] + columns
+    assert not wrong, f"{path.name}: name the error, not the HTTP status (system/contract.py gives each error its status): {wrong[:5]}"
