@@ -179,7 +179,7 @@ class Worker:
                 break
             job, sent = None, time.monotonic()
             try:
-                job = await self._claim()
+                job = await self._claim(sent)
             finally:
                 if job is None:
                     self.slots.release()
@@ -191,9 +191,10 @@ class Worker:
             task.add_done_callback(self.running.discard)
         return claimed_any
 
-    async def _claim(self) -> jobstore.ClaimedJob | None:
-        """One claim under a lease token of our own; when its answer is lost, the job it started, if any."""
-        token, sent = uuid.uuid4(), time.monotonic()
+    async def _claim(self, sent: float) -> jobstore.ClaimedJob | None:
+        """One claim under a lease token of our own (``sent``: when it began, the earliest its lease can have
+        started); when its answer is lost, the job it started, if any."""
+        token = uuid.uuid4()
         self.claiming.add(token)
         try:
             try:
