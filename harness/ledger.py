@@ -30,6 +30,10 @@ import asyncpg
 
 from .waiting import async_wait_until
 
+# What a fault does to the ledger's own connection (a restart, pg_terminate_backend, a crash): asyncpg
+# may also find the protocol of a connection the server ended broken (InternalClientError, asyncpg #1069).
+CONNECTION_LOST = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+
 # The steps that check the ledger; a scenario that holds one is watched from its first step (harness/bdd.py).
 LEDGER_STEP = "no image was left claimed by a worker that was not working on it"
 LEASE_STEP = "every job's lease was renewed before it ran out"
@@ -109,19 +113,23 @@ class SlotLedger:
     _errors: list[str] = field(default_factory=list)
 
     async def snapshot(self) -> Snapshot:
-        if self._conn is None or self._conn.is_closed():
-            self._conn = await asyncpg.connect(self.database_url, timeout=5)
-        return parse(await self._conn.fetchrow(SNAPSHOT, timeout=5))
+        """Both accounts, read in one statement; a connection the fault broke is dropped, the next read opens another."""
+        try:
+            if self._conn is None or self._conn.is_closed():
+                self._conn = await asyncpg.connect(self.database_url, timeout=5)
+            return parse(await self._conn.fetchrow(SNAPSHOT, timeout=5))
+        except CONNECTION_LOST:
+            if self._conn is not None:
+                self._conn.terminate()
+            self._conn = None
+            raise
 
     async def _watch(self) -> None:
         while True:
             try:
                 snapshot = await self.snapshot()
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:  # the fault being watched
+            except CONNECTION_LOST as exc:  # the fault being watched: skip this sample
                 self._errors.append(repr(exc))
-                if self._conn is not None:
-                    self._conn.terminate()
-                self._conn = None
             else:
                 self.samples += 1
                 unknown = held_by_nobody(snapshot, self.poll_interval_s)
@@ -172,5 +180,5 @@ class SlotLedger:
             return not s.slots and bool(workers) and all(
                 not w["holding"] and not w["claiming"] and (s.last_finished is None or w["last_seen"] > s.last_finished) for w in workers)
 
-        return await async_wait_until(self.snapshot, until=quiet, timeout=timeout_s, interval=0.1,
+        return await async_wait_until(self.snapshot, until=quiet, timeout=timeout_s, interval=0.1, ignore=CONNECTION_LOST,
                                       describe="no running slot left, and every live worker, reporting after the last job ended, holding nothing")
