@@ -60,8 +60,8 @@ mutants: setup
 # messages; non-zero when any scenario failed once.  make repeat TAGS=<expr> N=<n> [FEATURES="features/x.feature"]
 # (with FEATURES alone, every scenario of those files; JOBS=j behave processes within each run, default 1).
 repeat: setup
-	$(PY) scripts/repeat.py -n $(N) --jobs $(or $(JOBS),1) $(if $(FEATURES),--features $(FEATURES)) \
-		$(if $(or $(filter command line environment,$(origin TAGS)),$(if $(FEATURES),,x)),--tags="$(TAGS)")
+	$(PY) scripts/repeat.py -n $(N) --jobs $(or $(JOBS),1) \
+		$(if $(or $(filter command line environment,$(origin TAGS)),$(if $(FEATURES),,x)),--tags="$(TAGS)") $(if $(FEATURES),--features $(FEATURES))
 
 # Retrain the models' weights reproducibly (see system/inference/train.py).
 train: setup

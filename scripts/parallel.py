@@ -226,6 +226,14 @@ def merge(parts: list[Path], results: Path, junit: Path, measured: Path) -> None
     measured.write_text(json.dumps({"run_id": "+".join(run_ids), "measured": figures}, indent=1) + "\n")
 
 
+def split_features(features: list[str] | None, behave_args: list[str]) -> tuple[list[str] | None, list[str]]:
+    """argparse reads an option holding a space (``--tags=@a or @b``) given after ``--features`` as one more
+    value of it: what is not a feature file goes back to behave's options."""
+    if not features:
+        return features, behave_args
+    return [f for f in features if str(f).endswith(".feature")], behave_args + [str(f) for f in features if not str(f).endswith(".feature")]
+
+
 def machine_shard(spec: str, behave_args: list[str], timings: dict[str, float]) -> list[FeatureFile]:
     """The feature files of shard ``i/n``: every selected feature (alone or not) dealt to n by ``timings``."""
     try:
@@ -263,6 +271,7 @@ def main() -> int:
     p.add_argument("--print-shard", metavar="I/N", help="print the feature files of machine shard I of N, and exit")
     p.add_argument("--merge", type=Path, nargs="+", metavar="DIR", help="merge these machines' reports/ folders into reports/, and exit")
     args, behave_args = p.parse_known_args()
+    args.features, behave_args = split_features(args.features, behave_args)
     if args.print_jobs:
         print(min(os.cpu_count() or 1, jobs_memory_holds()))
         return 0

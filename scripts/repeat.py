@@ -31,6 +31,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from parallel import split_features
+
 ROOT = Path(__file__).resolve().parents[1]
 ALLURE = ROOT / ".tools" / "allure" / "node_modules" / ".bin" / "allure"
 REPORT = ROOT / "reports" / "allure-report"
@@ -159,6 +161,7 @@ def main() -> int:
     p.add_argument("--jobs", type=int, default=1, help="behave processes within each run (scripts/parallel.py)")
     p.add_argument("--features", nargs="*", default=[], help="feature files (default: every feature)")
     args, behave_args = p.parse_known_args()
+    args.features, behave_args = split_features(args.features, behave_args)
     if args.runs < 1:
         p.error("-n must be at least 1")
     selection = " ".join([*args.features, *behave_args]) or "every scenario"

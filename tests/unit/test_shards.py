@@ -36,3 +36,9 @@ def test_a_shard_outside_the_range_is_refused(spec: str):
 
 def test_the_committed_timings_name_every_feature():
     assert set(json.loads(parallel.SHARD_TIMINGS.read_text())) == {p.stem for p in ALL}
+
+
+def test_an_option_holding_a_space_after_the_feature_files_goes_back_to_behave():
+    features, behave_args = parallel.split_features(["features/chaos.feature", "--name=Every database connection"], ["--tags=@chaos"])
+    assert features == ["features/chaos.feature"]
+    assert behave_args == ["--tags=@chaos", "--name=Every database connection"]
