@@ -28,13 +28,13 @@ from pathlib import Path
 
 import asyncpg
 
-from harness.launcher import ROOT
-from harness.postgres import provision
-from harness.processes import ManagedProcess, python_module, stop_all
+from harness.stack.launcher import ROOT
+from harness.stack.postgres import provision
+from harness.stack.processes import ManagedProcess, python_module, stop_all
 from harness.waiting import async_wait_until
 from system.inference import synthetic
 from system.queue import jobstore
-from system.queue.sql import migrate
+from system.queue.queries import migrate
 
 WORKERS = 4
 

@@ -24,10 +24,10 @@ from pathlib import Path
 
 import aiohttp
 
-from harness.inference_client import InferenceClient
-from harness.launcher import ROOT
-from harness.processes import ManagedProcess, python_module, stop_all
-from harness.throughput import in_process_best, through_server
+from harness.clients.inference import InferenceClient
+from harness.measure.throughput import in_process_best, through_server
+from harness.stack.launcher import ROOT
+from harness.stack.processes import ManagedProcess, python_module, stop_all
 from system.contract import MODELS
 from system.inference import synthetic
 from system.inference.gpu import GpuProbe

@@ -3,9 +3,9 @@
     python -m benchmarks.model_worst_case [--seeds 300] [--json reports/benchmarks/model_worst_case.json]
 
 The acceptance features hold every mask to IoU >= 0.8 against its image's true
-spheroids (``harness/checks.py``, MATCHING_IOU), whichever images a scenario
+spheroids (``harness/researchers/checks.py``, MATCHING_IOU), whichever images a scenario
 draws.  This evaluates every model on ``--seeds`` images no training run saw
-(from the seeds the scenarios draw from, ``harness/scenario.py``) and prints,
+(from the seeds the scenarios draw from, ``harness/researchers/seeded.py``) and prints,
 per model, the mean, the minimum, how many fall below the floor, and the worst
 seeds - the figure that tells whether the per-image floor holds.
 """
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.checks import MATCHING_IOU
-from harness.scenario import scenario_seed_base
+from harness.researchers.checks import MATCHING_IOU
+from harness.researchers.seeded import scenario_seed_base
 from system.contract import DEFAULT_THRESHOLD, MODELS
 from system.inference import train
 from system.inference.registry import AVAILABLE, ModelRegistry

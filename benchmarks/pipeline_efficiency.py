@@ -33,11 +33,12 @@ from pathlib import Path
 
 import aiohttp
 
-from harness.efficiency import compare, researchers_with_images
-from harness.launcher import ROOT, SystemConfig, SystemUnderTest
-from harness.postgres import provision
-from harness.processes import stop_all
-from harness.throughput import in_process_best, in_process_cpu_per_image
+from harness.measure.throughput import in_process_best, in_process_cpu_per_image
+from harness.researchers.actors import four_sharing
+from harness.stack.launcher import ROOT, SystemConfig, SystemUnderTest
+from harness.stack.postgres import provision
+from harness.stack.processes import stop_all
+from harness.workloads.efficiency import compare
 from system.inference import synthetic
 
 SIZE = (288, 224)  # width, height of each image
@@ -45,7 +46,7 @@ SIZE = (288, 224)  # width, height of each image
 
 async def measure(system: SystemUnderTest, model: str, images: list[bytes], rounds: int) -> dict:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as session:
-        researchers = await researchers_with_images(system.api_url, session, images, "bench")
+        researchers = await four_sharing(system.api_url, session, images, "bench")
         try:
             return await compare(system, session, researchers, model, images, rounds)
         finally:

@@ -20,15 +20,17 @@ import aiohttp
 from behave import fixture, use_fixture
 from behave.model import Feature, Scenario
 
+from harness.browser import files
+from harness.browser.launch import BrowserPool
+from harness.faults.proxy import FaultProxy, Proxies
+from harness.measure.ledger import LEDGER_STEPS, SlotLedger
+from harness.report import attach
+from harness.stack.database import ProvisioningError, create_database, drop_database
+from harness.stack.launcher import ROOT, SystemConfig, SystemUnderTest
+from harness.stack.postgres import provision
+from harness.stack.processes import RUN_ID, install_termination_handler, stop_all
+from harness.state import ScenarioState
 from system.inference.gpu import GpuProbe
-
-from . import reporting, ui
-from .browser import BrowserPool
-from .launcher import ROOT, SystemConfig, SystemUnderTest
-from .ledger import LEDGER_STEPS, SlotLedger
-from .postgres import ProvisioningError, create_database, drop_database, provision
-from .processes import RUN_ID, install_termination_handler, stop_all
-from .proxy import FaultProxy, Proxies
 
 REPORTS = ROOT / "reports"
 
@@ -113,7 +115,7 @@ def system_of_its_own(context, purpose: str, proxied: bool, config: SystemConfig
 def slot_ledger(context):
     """The queue's running slots against the workers' own account, watched for the whole scenario."""
     ledger = SlotLedger(context.system.direct_database_url, context.system.config.poll_interval_s).start(context.loop)
-    context.ledger = ledger
+    context.state.ledger = ledger
     yield ledger
     context.loop.run_until_complete(ledger.stop())
 
@@ -153,7 +155,7 @@ def before_all(context) -> None:
     use_fixture(running_system, context, SystemConfig(apis=2, lease_s=4.0, retry_backoff_s=0.2, inference_fault_injection=True))
     use_fixture(http_session, context)
     use_fixture(browsers, context)
-    facts = reporting.base_facts() | {
+    facts = attach.base_facts() | {
         "postgres.strategy": context.database.strategy,
         "postgres.version": context.database.version,
         "inference.lanes": str(context.system.config.lanes),
@@ -162,7 +164,7 @@ def before_all(context) -> None:
         "gpu": context.gpu.name if context.gpu.available else context.gpu.reason,
         "run_id": RUN_ID,
     }
-    reporting.write_environment(context.results_dir, facts)
+    attach.write_environment(context.results_dir, facts)
 
 
 def before_feature(context, feature: Feature) -> None:
@@ -178,10 +180,9 @@ def before_scenario(context, scenario: Scenario) -> None:
     if "gpu" in scenario.effective_tags and not context.gpu.available:
         scenario.skip(reason=f"needs an NVIDIA GPU; {context.gpu.reason}")
         return
-    context.researchers = []
-    context.pages = []
-    context.log_window = reporting.LogWindow(context.system.processes())
-    context.inference_requests_before = context.loop.run_until_complete(context.system.inference_requests(context.http))
+    context.state = ScenarioState(
+        log_window=attach.LogWindow(context.system.processes()),
+        inference_requests_before=context.loop.run_until_complete(context.system.inference_requests(context.http)))
     if any(step.name in LEDGER_STEPS for step in scenario.all_steps):  # the scenario checks the ledger: watch it from the start
         use_fixture(slot_ledger, context)
 
@@ -193,12 +194,12 @@ def after_scenario(context, scenario: Scenario) -> None:
     processes) it registered with ``use_fixture``; behave releases those after
     this hook, so a failed scenario's pages are still there to be photographed.
     """
-    if scenario.status == "skipped" and not hasattr(context, "log_window"):
+    if getattr(context, "state", None) is None:  # skipped before it began (a @gpu scenario without a GPU)
         return
     failed = scenario.status == "failed"
-    ui.keep_evidence(context, failed, wants_trace="trace" in scenario.effective_tags)  # each page's screenshot, and trace
+    files.keep_evidence(context, failed, wants_trace="trace" in scenario.effective_tags)  # each page's screenshot, and trace
     if failed:
-        context.log_window.attach()
+        context.state.log_window.attach()
     restarted = context.system.heal()  # processes a scenario killed or added
     if restarted:
         print(f"restarted after the scenario: {', '.join(restarted)}", flush=True)
@@ -206,5 +207,5 @@ def after_scenario(context, scenario: Scenario) -> None:
 
 def after_all(context) -> None:
     stop_all()  # anything a scenario started beyond the run's fixtures
-    reporting.write_measured(Path(userdata(context, "measured_file", "PARASEG_MEASURED_FILE", str(REPORTS / "measured.json"))), RUN_ID)
+    attach.write_measured(Path(userdata(context, "measured_file", "PARASEG_MEASURED_FILE", str(REPORTS / "measured.json"))), RUN_ID)
     print(f"service logs: {context.log_dir}", flush=True)

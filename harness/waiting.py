@@ -88,3 +88,6 @@ async def async_wait_until(
         if time.monotonic() >= deadline:
             raise WaitTimeout(describe, timeout, last)
         await asyncio.sleep(interval)
+
+
+BATCH_TIMEOUT_S = 180

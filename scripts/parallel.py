@@ -80,7 +80,7 @@ junit = true
 junit_directory = {out}/junit
 
 [behave.formatters]
-allure = harness.allure_formatter:AllureFormatter
+allure = harness.report.formatter:AllureFormatter
 
 [behave.userdata]
 AllureFormatter.hide_excluded = true

@@ -33,7 +33,7 @@ if ! (cd / && "$ROOT/$VENV/bin/python" -c "import harness, system" 2>/dev/null);
 fi
 
 # 2. Chromium: Playwright's own, else the system's, else Playwright's download, else apt.
-if chromium=$("$VENV/bin/python" -m harness.browser 2>/dev/null); then
+if chromium=$("$VENV/bin/python" -m harness.browser.launch 2>/dev/null); then
   say "Chromium: $chromium"
 else
   say "no Chromium yet; trying Playwright's download"
@@ -44,7 +44,7 @@ else
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
     fi
   fi
-  chromium=$("$VENV/bin/python" -m harness.browser) || { say "ERROR: no Chromium could be installed; install the 'chromium' package"; exit 1; }
+  chromium=$("$VENV/bin/python" -m harness.browser.launch) || { say "ERROR: no Chromium could be installed; install the 'chromium' package"; exit 1; }
   say "Chromium: $chromium"
 fi
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from behave import then
 
-from harness import checks
+from harness.researchers import checks
 
 
 @then("each researcher saw, live, every event of their own jobs in order and none of anyone else's")
 def step_events_in_order_and_own(context):
-    checks.researchers_streams(context.researchers)
+    checks.researchers_streams(context.state.researchers)
 
 
 @then("the events reached the researchers within a second of the change they report")
 def step_event_latency(context):
-    checks.events_delivered_within(context.researchers, bound_s=1.0)
+    checks.events_delivered_within(context.state.researchers, bound_s=1.0)

@@ -4,24 +4,26 @@ from __future__ import annotations
 
 from behave import then, when
 
-from harness import checks, scenario
-from harness.reporting import measured
+from harness import waiting
+from harness.faults import halts
+from harness.report.attach import measured
+from harness.researchers import checks, seeded
 
 
 @when("the researcher segments the project and a worker holding one of the jobs is killed")
 async def step_kill_worker_mid_job(context):
-    r = context.researchers[0]
+    r = context.state.researchers[0]
     batch = await r.segment()
-    await scenario.wait_for_all_running_slots(context, r, batch)
-    context.victim, context.victim_jobs = await scenario.kill_a_worker_holding_jobs(context, r, batch)
-    scenario.resume_inference(context)
-    await scenario.taken_up_again(context, r, context.victim_jobs)
-    await r.wait_for_batches(scenario.BATCH_TIMEOUT_S)
+    await seeded.wait_for_all_running_slots(context, r, batch)
+    context.state.victim, context.state.victim_jobs = await halts.kill_a_worker_holding_jobs(context, r, batch)
+    halts.resume_inference(context)
+    await halts.taken_up_again(context, r, context.state.victim_jobs)
+    await r.wait_for_batches(waiting.BATCH_TIMEOUT_S)
 
 
 @then("every image is segmented exactly once")
 async def step_segmented_exactly_once(context):
-    r = context.researchers[0]
+    r = context.state.researchers[0]
     await checks.exactly_once([r])
     segmentations = [(await r.api.image(i.id))["segmentation"] for i in r.images]
     assert all(s["status"] == "succeeded" and s["polygon_count"] >= 1 for s in segmentations), segmentations
@@ -29,18 +31,18 @@ async def step_segmented_exactly_once(context):
 
 @then("the killed worker's jobs were taken up again after their lease ran out")
 async def step_taken_up_again(context):
-    r = context.researchers[0]
-    jobs = [await r.api.job(j) for j in sorted(context.victim_jobs)]
-    measured("jobs taken over after the worker was killed", {"killed": context.victim, "jobs": {j["id"]: j["worker"] for j in jobs}})
+    r = context.state.researchers[0]
+    jobs = [await r.api.job(j) for j in sorted(context.state.victim_jobs)]
+    measured("jobs taken over after the worker was killed", {"killed": context.state.victim, "jobs": {j["id"]: j["worker"] for j in jobs}})
     for job in jobs:
-        assert job["attempts"] == 2 and job["worker"] != context.victim, f"job {job['id']}: {job['attempts']} attempts, by {job['worker']}"
+        assert job["attempts"] == 2 and job["worker"] != context.state.victim, f"job {job['id']}: {job['attempts']} attempts, by {job['worker']}"
         assert r.attempts_started(job["id"]) == [1, 2], f"job {job['id']} started attempts {r.attempts_started(job['id'])}"
 
 
 @then("the job of the image too small to segment ends failed after {n:d} attempts, with the error shown to its owner")
 async def step_failed_after_attempts(context, n: int):
-    owner, other = context.researchers[:2]
-    job = await owner.api.job((await owner.api.image(context.tiny_image.id))["segmentation"]["job_id"])
+    owner, other = context.state.researchers[:2]
+    job = await owner.api.job((await owner.api.image(context.state.tiny_image.id))["segmentation"]["job_id"])
     assert job["status"] == "failed" and job["attempts"] == n, job
     assert job["error"]["code"] == "invalid_image" and "16x16" in job["error"]["message"], job["error"]
     failed = [e for e in owner.events.bodies() if e["type"] == "job.failed"]
@@ -50,6 +52,6 @@ async def step_failed_after_attempts(context, n: int):
 
 @then("every other image is segmented")
 async def step_others_segmented(context):
-    for r in context.researchers:
-        images = [await r.api.image(i.id) for i in r.images if i.id != context.tiny_image.id]
+    for r in context.state.researchers:
+        images = [await r.api.image(i.id) for i in r.images if i.id != context.state.tiny_image.id]
         assert all(i["segmentation"]["status"] == "succeeded" for i in images), [(i["filename"], i["segmentation"]) for i in images]

@@ -4,34 +4,34 @@ from __future__ import annotations
 
 from behave import then
 
-from harness import checks
-from harness.analysis import job_intervals, max_overlap
-from harness.reporting import measured
+from harness.measure.analysis import job_intervals, max_overlap
+from harness.report.attach import measured
+from harness.researchers import checks
 
 
 @then("every job succeeds exactly once")
 async def step_exactly_once(context):
-    context.jobs = await checks.exactly_once(context.researchers, first_attempt=True)
+    context.state.jobs = await checks.exactly_once(context.state.researchers, first_attempt=True)
 
 
 @then("the inference server was asked once per job")
 async def step_inference_asked_once(context):
-    asked = await context.system.inference_requests(context.http) - context.inference_requests_before
-    measured("inference requests", {"jobs": len(context.jobs), "inference requests": asked})
-    assert asked == len(context.jobs), f"the inference server answered {asked:g} requests for {len(context.jobs)} jobs"
+    asked = await context.system.inference_requests(context.http) - context.state.inference_requests_before
+    measured("inference requests", {"jobs": len(context.state.jobs), "inference requests": asked})
+    assert asked == len(context.state.jobs), f"the inference server answered {asked:g} requests for {len(context.state.jobs)} jobs"
 
 
 @then("never more jobs ran at once than the service allows")
 def step_bound_held(context):
-    bound, peak = context.system.config.max_running, max_overlap(job_intervals(context.jobs))
-    measured("concurrency", {"bound": bound, "peak running": peak, "workers that ran jobs": sorted({j["worker"] for j in context.jobs})})
+    bound, peak = context.system.config.max_running, max_overlap(job_intervals(context.state.jobs))
+    measured("concurrency", {"bound": bound, "peak running": peak, "workers that ran jobs": sorted({j["worker"] for j in context.state.jobs})})
     assert peak <= bound, f"{peak} jobs ran at once; the bound is {bound}"
     assert peak == bound, f"only {peak} jobs ever ran at once; the workers did not use the {bound} places"
 
 
 @then("the jobs that had not started are cancelled and the running ones finish")
 async def step_cancel_outcome(context):
-    r, started = context.researchers[0], context.started_before_cancel
+    r, started = context.state.researchers[0], context.state.started_before_cancel
     batch = await r.api.batch(r.batches[0]["batch_id"])
     expected = {"status": "cancelled", "succeeded": len(started), "cancelled": batch["total"] - len(started), "queued": 0, "running": 0, "failed": 0}
     assert {k: batch[k] for k in expected} == expected, batch
@@ -41,7 +41,7 @@ async def step_cancel_outcome(context):
 
 @then("the researcher's events say so")
 def step_cancel_events(context):
-    r, started = context.researchers[0], context.started_before_cancel
+    r, started = context.state.researchers[0], context.state.started_before_cancel
     finals = {kind: {e["job_id"] for e in r.events.bodies() if e["type"] == kind} for kind in ("job.succeeded", "job.cancelled")}
     assert finals == {"job.succeeded": started, "job.cancelled": r.own_job_ids() - started}, {k: len(v) for k, v in finals.items()}
     completed = [e for e in r.events.bodies() if e["type"] == "batch.completed"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from behave import given
 
-from harness import scenario
+from harness.faults import halts
 
 
 @given("{n:d} workers are serving the queue")
@@ -14,10 +14,10 @@ def step_n_workers(context, n: int):
 
 @given("the inference server is frozen")
 def step_inference_frozen(context):
-    scenario.freeze_inference(context)
+    halts.freeze_inference(context)
 
 
 @given("the workers are held up for a moment")
 def step_workers_held(context):
     """Frozen (SIGSTOP) so that every researcher's batch is queued before any is claimed."""
-    scenario.freeze(context, context.system.workers)
+    halts.freeze(context, context.system.workers)

@@ -30,8 +30,8 @@ from .db import Database
 from .events import EventHub
 from .keys import DB, HTTP, HUB, METRICS, SETTINGS, SOCKETS, STORE
 from .metrics import ApiMetrics
+from .queries import migrate
 from .sockets import close_sockets, events_socket
-from .sql import migrate
 from .store import Store
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"

@@ -15,7 +15,7 @@ from uuid import UUID
 
 import asyncpg
 
-from .sql import q
+from .queries import q
 
 FINAL_EVENT = {"succeeded": "job.succeeded", "failed": "job.failed", "cancelled": "job.cancelled"}
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 import asyncpg
 
 from .db import UNREACHABLE, connect_settings
-from .sql import q
+from .queries import q
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from ..common.measure import decode_mask, in_micrometres, measure
 from ..contract import CSV_COLUMNS
 from . import jobstore
 from .db import Database
-from .sql import q
+from .queries import q
 from .uploads import Upload
 
 # A worker counts in /api/queue while its heartbeat (every poll) is this recent.

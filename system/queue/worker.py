@@ -53,7 +53,7 @@ from .circuit import CLOSED, Circuit
 from .config import add_database_flags, inference_urls, require_database
 from .db import UNREACHABLE, pool_settings
 from .listener import Listener
-from .sql import migrate, q
+from .queries import migrate, q
 
 log = logging.getLogger("worker")
 JOBS_CHANNEL = "paraseg_jobs"  # NOTIFYed by jobs.sql (notify_jobs) when work becomes claimable

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from harness.launcher import SystemUnderTest
-from harness.postgres import provision
+from harness.stack.launcher import SystemUnderTest
+from harness.stack.postgres import provision
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from harness.actors import Researcher
+from harness.researchers.actors import Researcher
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = int(os.environ.get("SCHEMATHESIS_SEED", "20261123"))

@@ -10,9 +10,9 @@ import sys
 import aiohttp
 import pytest
 
-from harness.inference_client import InferenceClient
-from harness.metrics import scrape, total
-from harness.probes import spheroid_png
+from harness.clients.inference import InferenceClient
+from harness.measure.metrics import scrape, total
+from harness.researchers.misuse import spheroid_png
 from harness.waiting import async_wait_until
 from system.common.measure import decode_mask, measure
 

@@ -10,9 +10,9 @@ import uuid
 import asyncpg
 import pytest
 
-from harness.postgres import create_database, drop_database
+from harness.stack.database import create_database, drop_database
 from system.queue import jobstore
-from system.queue.sql import migrate
+from system.queue.queries import migrate
 
 _names = itertools.count()
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.processes import leftover_processes
+from harness.stack.processes import leftover_processes
 from harness.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,7 +65,7 @@ def test_an_interrupted_run_leaves_nothing_running(how, tmp_path):
 def test_a_killed_runs_cluster_is_swept_by_the_next_run(tmp_path):
     import tempfile
 
-    from harness.postgres import _EMBEDDED_PREFIX, sweep_stale_clusters
+    from harness.stack.cluster import _EMBEDDED_PREFIX, sweep_stale_clusters
 
     stale = Path(tempfile.mkdtemp(prefix=_EMBEDDED_PREFIX))
     (stale / "data").mkdir()
@@ -80,7 +80,7 @@ def test_a_cluster_being_made_by_another_run_is_left_alone():
     (the parallel runner's shards) must not sweep the cluster away."""
     import tempfile
 
-    from harness.postgres import _EMBEDDED_PREFIX, sweep_stale_clusters
+    from harness.stack.cluster import _EMBEDDED_PREFIX, sweep_stale_clusters
 
     fresh = Path(tempfile.mkdtemp(prefix=_EMBEDDED_PREFIX))
     try:

@@ -6,9 +6,9 @@ import asyncio
 
 import aiohttp
 
-from harness.actors import Researcher
-from harness.faults import database_held_up
-from harness.metrics import scrape, total
+from harness.faults.injector import database_held_up
+from harness.measure.metrics import scrape, total
+from harness.researchers.actors import Researcher
 from harness.waiting import async_wait_until
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.analysis import completions_in, jain_index, max_overlap, percentile, timeline_png
+from harness.measure.analysis import completions_in, jain_index, max_overlap, percentile, timeline_png
 
 
 def test_jain_index_bounds():

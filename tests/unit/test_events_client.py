@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.events_client import EventStream, ReceivedEvent
+from harness.clients.events import EventStream, ReceivedEvent
 
 
 def event(seq: int, project: int = 7) -> dict:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from system.contract import MODELS
-from system.queue import sql
+from system.queue import queries as sql
 
 ROOT = Path(__file__).resolve().parents[2]
 STEPS = sorted((ROOT / "steps").glob("*.py"))
@@ -159,3 +159,115 @@ def test_no_step_line_or_example_carries_an_http_status(path: Path):
                for heading in ex.table.headings if heading.lower() in ("status", "http status", "code number")]
     wrong = [(line, text) for line, text in steps if HTTP_STATUS_IN_STEP.search(text)] + columns
     assert not wrong, f"{path.name}: name the error, not the HTTP status (system/contract.py gives each error its status): {wrong[:5]}"
+
+
+# ---------------------------------------------------------------- the harness's rooms
+HARNESS = ROOT / "harness"
+PACKAGES = sorted(p.parent.name for p in HARNESS.glob("*/__init__.py"))
+TOP_MODULES = sorted(p.stem for p in HARNESS.glob("*.py") if p.stem != "__init__")
+MAX_HARNESS_MODULE_LINES = 300
+
+
+def _runtime_nodes(tree: ast.AST):
+    """Every node, except what sits under ``if TYPE_CHECKING:`` (imports for annotations only)."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            continue
+        yield node
+        yield from _runtime_nodes(node)
+
+
+def harness_imports(path: Path) -> set[str]:
+    """The harness units (a subpackage or a top-level module) that ``path`` imports when it runs."""
+    found = set()
+    for node in _runtime_nodes(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.ImportFrom) and node.module:
+            parts = node.module.split(".")
+            names = [parts[1]] if parts[0] == "harness" and len(parts) > 1 else \
+                [a.name for a in node.names] if node.module == "harness" else []
+        elif isinstance(node, ast.Import):
+            names = [a.name.split(".")[1] for a in node.names if a.name.startswith("harness.")]
+        found |= set(names)
+    return found
+
+
+def test_the_harness_is_a_few_rooms_with_a_few_modules_at_the_top():
+    assert len(PACKAGES) >= 6, PACKAGES
+    assert len(TOP_MODULES) <= 4, f"modules left at the top of harness/: {TOP_MODULES}; give each a subpackage"
+    for package in PACKAGES:
+        doc = ast.get_docstring(ast.parse((HARNESS / package / "__init__.py").read_text()))
+        assert doc and "May import" in doc, f"harness/{package}/__init__.py must say what it owns and what it may import"
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_each_room_imports_only_what_its_docstring_allows(package: str):
+    import importlib
+
+    allowed = set(importlib.import_module(f"harness.{package}").MAY_IMPORT) | {package}
+    wrong = {str(p.relative_to(ROOT)): sorted(harness_imports(p) - allowed)
+             for p in sorted((HARNESS / package).glob("*.py")) if harness_imports(p) - allowed}
+    assert not wrong, f"harness/{package} may import {sorted(allowed - {package})} of the harness; found {wrong}"
+
+
+def test_the_rooms_form_no_circle():
+    import importlib
+
+    graph = {p: set(importlib.import_module(f"harness.{p}").MAY_IMPORT) & set(PACKAGES) for p in PACKAGES}
+    done: list[str] = []
+    while graph:
+        free = sorted(p for p, deps in graph.items() if deps <= set(done))
+        assert free, f"the subpackages of harness/ import each other in a circle: {graph}"
+        done += free
+        graph = {p: d for p, d in graph.items() if p not in free}
+
+
+def test_the_top_modules_below_the_rooms_import_none_of_them():
+    for stem in ("waiting", "state"):
+        assert not harness_imports(HARNESS / f"{stem}.py"), f"harness/{stem}.py is below every room and imports none"
+
+
+@pytest.mark.parametrize("path", sorted(HARNESS.rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_harness_module_is_a_grab_bag(path: Path):
+    lines = len(path.read_text().splitlines())
+    doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+    assert lines <= MAX_HARNESS_MODULE_LINES or "Longer than" in doc, \
+        f"{path.relative_to(ROOT)} has {lines} lines; split it by concern, or say in its docstring why it is 'Longer than' that"
+
+
+# ---------------------------------------------------------------- what a scenario carries
+def _context_attributes_set(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+        for target in targets:
+            for t in (target.elts if isinstance(target, ast.Tuple) else [target]):
+                if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "context":
+                    found.add(t.attr)
+    return found
+
+
+RUN_LEVEL = _context_attributes_set(HARNESS / "bdd.py")  # what before_all sets, and context.state itself
+
+
+@pytest.mark.parametrize("path", [p for p in STEPS + sorted(HARNESS.rglob("*.py")) if p.name != "bdd.py"], ids=lambda p: str(p.relative_to(ROOT)))
+def test_a_scenario_carries_its_state_in_the_typed_object(path: Path):
+    from harness.state import ScenarioState
+
+    stray = _context_attributes_set(path) - RUN_LEVEL
+    assert not stray, (f"{path.relative_to(ROOT)} sets context.{sorted(stray)}; "
+                       f"add the field to harness/state.py's ScenarioState and set context.state.<name>")
+    assert "state" in RUN_LEVEL and {"researchers", "pages", "victim_jobs"} <= set(ScenarioState.__dataclass_fields__)
+
+
+def test_every_field_of_the_scenario_state_names_a_type_that_exists():
+    import typing
+
+    import harness.state as state
+
+    tree = ast.parse(Path(state.__file__).read_text())
+    block = next(n for n in tree.body if isinstance(n, ast.If) and getattr(n.test, "id", None) == "TYPE_CHECKING")
+    names = dict(vars(state))
+    exec(compile(ast.Module(body=block.body, type_ignores=[]), state.__file__, "exec"), names)  # the annotation-only imports
+    hints = typing.get_type_hints(state.ScenarioState, globalns=names)
+    assert len(hints) == len(state.ScenarioState.__dataclass_fields__) > 40

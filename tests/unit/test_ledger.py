@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from harness.ledger import Snapshot, held_by_nobody, lapsed
+from harness.measure.ledger import Snapshot, held_by_nobody, lapsed
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 

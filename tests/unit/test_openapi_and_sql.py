@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from system.queue import sql
+from system.queue import queries as sql
 from system.queue.app import create_app
 from system.queue.config import Settings
 from system.queue.openapi import spec

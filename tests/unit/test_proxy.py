@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from harness.proxy import Conversation, FaultProxy
+from harness.faults.proxy import Conversation, FaultProxy
 
 
 @pytest.fixture

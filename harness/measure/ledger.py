@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from .waiting import async_wait_until
+from harness.waiting import async_wait_until
 
 # What a fault does to the ledger's own connection (a restart, pg_terminate_backend, a crash): asyncpg
 # may also find the protocol of a connection the server ended broken (InternalClientError, asyncpg #1069).

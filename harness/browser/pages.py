@@ -20,9 +20,8 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.researchers.actors import PASSWORD
 from system.contract import PAGE_RETRY_MAX_MS
-
-from .actors import PASSWORD
 
 # A browser action on a page that works takes well under this; past it the page is stuck.
 PAGE_TIMEOUT_MS = 120_000
@@ -35,7 +34,7 @@ AXE_IMPACTS_THAT_FAIL = ("serious", "critical")
 
 @dataclass
 class ResearcherPage:
-    context: object  # playwright BrowserContext
+    browser_context: object  # playwright BrowserContext (behave's context is another thing)
     page: object  # playwright Page
     label: str = "researcher"
     frames: list[dict] = field(default_factory=list)  # every event frame the browser received, on every socket
@@ -46,11 +45,11 @@ class ResearcherPage:
 
     @classmethod
     async def open(cls, browsers, base_url: str, label: str = "researcher") -> ResearcherPage:
-        context = await browsers.new_context()
-        context.set_default_timeout(PAGE_TIMEOUT_MS)
-        await context.tracing.start(title=label, screenshots=True, snapshots=True)
-        page = await context.new_page()
-        self = cls(context, page, label)
+        browser_context = await browsers.new_context()
+        browser_context.set_default_timeout(PAGE_TIMEOUT_MS)
+        await browser_context.tracing.start(title=label, screenshots=True, snapshots=True)
+        page = await browser_context.new_page()
+        self = cls(browser_context, page, label)
         page.on("websocket", self._watch)
         await page.goto(base_url + "/")
         return self
@@ -276,13 +275,13 @@ class ResearcherPage:
     async def finish(self, trace_path: Path | None) -> Path | None:
         """Stop recording; the trace goes to ``trace_path`` (None: discarded)."""
         if trace_path is None:
-            await self.context.tracing.stop()
+            await self.browser_context.tracing.stop()
             return None
-        await self.context.tracing.stop(path=str(trace_path))
+        await self.browser_context.tracing.stop(path=str(trace_path))
         return trace_path
 
     async def close(self) -> None:
-        await self.context.close()
+        await self.browser_context.close()
 
 
 def serious_violations(scan: dict) -> list[dict]:

@@ -1,7 +1,7 @@
 """Chromium for Playwright: find one, and launch it with the flags this machine needs.
 
 Search order: the Chromium Playwright downloaded itself, then the system's
-(Debian's ``chromium``).  ``python -m harness.browser`` prints the executable
+(Debian's ``chromium``).  ``python -m harness.browser.launch`` prints the executable
 found, or exits 1; the setup script uses it to decide whether to install one.
 """
 

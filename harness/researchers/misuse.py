@@ -20,10 +20,9 @@ import numpy as np
 import websockets
 from PIL import Image
 
+from harness.clients.api import ApiResponse, upload_form
+from harness.researchers.actors import Researcher
 from system.inference import synthetic
-
-from .actors import Researcher
-from .api_client import ApiResponse, upload_form
 
 
 def png(array: np.ndarray) -> bytes:

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .metrics import scrape, total
-from .processes import ManagedProcess, ProcessFailed, python_module
-from .waiting import WaitTimeout, wait_until
+from harness.measure.metrics import scrape, total
+from harness.stack.processes import ManagedProcess, ProcessFailed, python_module
+from harness.waiting import WaitTimeout, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 # Where the services' code is imported from (their working directory): the checkout, or a scratch

@@ -23,10 +23,10 @@ from collections.abc import Callable
 import aiohttp
 import psutil
 
-from .actors import Researcher, everyone
-from .inference_client import InferenceClient
-from .launcher import SystemUnderTest
-from .throughput import through_server
+from harness.clients.inference import InferenceClient
+from harness.measure.throughput import through_server
+from harness.researchers.actors import Researcher, everyone
+from harness.stack.launcher import SystemUnderTest
 
 QUEUE_PATH = ("workers", "api", "postgres")  # the processes a job passes through besides the inference server
 # Below this many cores (and without a GPU) the clients, the queue's processes and the inference
@@ -100,16 +100,6 @@ async def queue_round(researchers: list[Researcher], model: str, meter: CpuMeter
     cpu = meter.stop()
     jobs = sum(len(b["job_ids"]) for r in researchers for b in r.batches)
     return {"jobs_per_s": round(jobs / elapsed, 2), "jobs": jobs, "seconds": round(elapsed, 3), "cpu_s_per_image": _per_image(cpu, jobs)}
-
-
-async def researchers_with_images(api_url: str, session: aiohttp.ClientSession, images: list[bytes], label: str) -> list[Researcher]:
-    """Four researchers, listening, each with a project of a quarter of ``images``."""
-    researchers = await everyone(Researcher.sign_up(api_url, session, label) for _ in range(4))
-    for i, r in enumerate(researchers):
-        await r.listen()
-        await r.create_project()
-        await r.api.upload(r.project_id, [(f"img_{j:03d}.png", png) for j, png in enumerate(images[i::4])])
-    return researchers
 
 
 async def compare(system: SystemUnderTest, session: aiohttp.ClientSession, researchers: list[Researcher],

@@ -13,13 +13,12 @@ import time
 
 import torch
 
+from harness.clients.inference import InferenceClient
+from harness.measure.analysis import figure_png
 from system.contract import DEFAULT_THRESHOLD
 from system.inference import preprocess
 from system.inference.models import INPUT_SIZE
 from system.inference.registry import ModelRegistry
-
-from .analysis import figure_png
-from .inference_client import InferenceClient
 
 
 def _pipeline(module: torch.nn.Module, images: list[bytes], batch: int) -> int:

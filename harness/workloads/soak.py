@@ -18,13 +18,11 @@ from dataclasses import dataclass, field
 import asyncpg
 import psutil
 
+from harness.measure.analysis import figure_png
+from harness.researchers.actors import Researcher, everyone
+from harness.stack.processes import ManagedProcess
+from harness.waiting import BATCH_TIMEOUT_S, async_wait_until
 from system.inference.gpu import GpuProbe
-
-from .actors import Researcher, everyone
-from .analysis import figure_png
-from .processes import ManagedProcess
-from .scenario import BATCH_TIMEOUT_S
-from .waiting import async_wait_until
 
 SOAK_S = 60.0  # the seeds' stress duration
 # The same load before the baseline: the inference server's allocator grows until it has seen every
@@ -103,7 +101,7 @@ async def _sample_until(soak: Soak, phase: str, stop: asyncio.Event) -> None:
 
 
 async def soak_run(context) -> Soak:
-    researchers = context.researchers
+    researchers = context.state.researchers
     soak = Soak(context.system.processes(), context.database.url, context.gpu)
     warm_up = time.time() + WARM_UP_S
     await everyone(_keep_busy(r, warm_up, soak) for r in researchers)

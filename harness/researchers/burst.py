@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from harness.clients.api import ApiClient, ApiResponse, upload_form
+from harness.researchers.actors import Researcher
 from system.contract import MAX_ID
-
-from .actors import Researcher
-from .api_client import ApiClient, ApiResponse, upload_form
 
 # Generous: a request that takes this long is hanging, not waiting for a connection.
 HANG_S = 60

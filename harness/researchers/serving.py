@@ -12,6 +12,8 @@ import base64
 import hashlib
 import io
 import json
+import shutil
+import tempfile
 from pathlib import Path
 
 import aiohttp
@@ -19,14 +21,15 @@ import numpy as np
 import torch
 from PIL import Image
 
+from harness.clients.api import ApiResponse
+from harness.clients.inference import InferenceClient
+from harness.measure import throughput
+from harness.measure.metrics import Sampler, scrape, total
+from harness.researchers.actors import everyone
+from harness.state import keep_for_scenario
+from harness.waiting import async_wait_until
 from system.inference import synthetic
-
-from . import throughput
-from .actors import everyone
-from .api_client import ApiResponse
-from .inference_client import InferenceClient
-from .metrics import Sampler, scrape, total
-from .waiting import async_wait_until
+from system.inference.registry import DEFAULT_WEIGHTS_DIR
 
 # A server that takes longer than this to settle or answer is stuck, not slow.
 SETTLE_S = 60
@@ -184,3 +187,26 @@ async def reload_under_load(server: InferenceClient, folder: Path, model: str, u
         stop.set()
         await asyncio.gather(*tasks)
     return answers, before, digest, reloaded
+
+
+def own_inference_server(context, **env: str) -> InferenceClient:
+    """An inference server of the scenario's own (its lanes, weights, faults); stopped when the scenario ends."""
+    proc = context.system.start_standalone_inference(**env)
+    keep_for_scenario(context, proc, lambda: context.system.stop_standalone(proc))
+    context.state.server = InferenceClient(proc.address, context.http)
+    return context.state.server
+
+
+def inference_server(context) -> InferenceClient:
+    """The scenario's own inference server if it started one, else the system's."""
+    return context.state.server or InferenceClient(context.system.inference[0].address, context.http)
+
+
+def own_weights(context) -> Path:
+    """A copy of the model weights the scenario may damage or replace; deleted when it ends."""
+    folder = Path(tempfile.mkdtemp(prefix="paraseg-weights-"))
+    for f in DEFAULT_WEIGHTS_DIR.iterdir():
+        shutil.copy(f, folder / f.name)
+    keep_for_scenario(context, folder, lambda: shutil.rmtree(folder, ignore_errors=True))
+    context.state.weights = folder
+    return folder

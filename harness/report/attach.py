@@ -13,7 +13,7 @@ from pathlib import Path
 
 import allure
 
-from .processes import ManagedProcess
+from harness.stack.processes import ManagedProcess
 
 
 def write_environment(results_dir: Path, facts: dict[str, str]) -> None:

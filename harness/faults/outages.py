@@ -11,94 +11,25 @@ researchers observed.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 
-from system.contract import CIRCUIT_MAX_COOLDOWN_S, MAX_WRITE_BACKOFF_S
-from system.queue.sql import q
-
-from .actors import Researcher, everyone, ts
-from .api_client import ApiResponse
-from .checks import FINAL_EVENTS
-from .faults import terminate_every_connection
-from .inference_client import InferenceClient
-from .processes import ManagedProcess
-from .reporting import attach_png
-from .scenario import BATCH_TIMEOUT_S, freeze, keep_for_scenario, resume
-from .waiting import async_wait_until
-
-# Mid-run: the fault comes once this many jobs have succeeded, so work is both done and pending.
-MID_RUN_SUCCESSES = 8
-
-
-@dataclass
-class Probe:
-    """One request a client made while the fault lasted."""
-
-    sent: float
-    answered: float
-    status: int | None
-    code: str | None
-    retry_after: str | None
-    error: str | None = None  # when no HTTP answer came at all
-
-    @property
-    def seconds(self) -> float:
-        return self.answered - self.sent
-
-
-@dataclass
-class FaultWindow:
-    what: str
-    started: float = 0.0  # time.time()
-    ended: float = 0.0
-    probes: list[Probe] = field(default_factory=list)
-    readiness: list[Probe] = field(default_factory=list)  # GET /ready meanwhile
-    terminated: int = 0  # connections a termination fault ended
-
-    def unavailable_answers(self) -> list[Probe]:
-        return [p for p in self.probes if p.status == 503 and p.code == "unavailable"]
-
-
-def recovery_bound_s(config) -> float:
-    """How long after a fault ends the first job may take to finish, from the system's own settings:
-    a lease (jobs whose holder lost it are taken back), a poll interval (an idle worker looks again), and
-    the longest the worker waits between tries (the inference circuit's cool-down, a result's write backoff)."""
-    return config.lease_s + config.poll_interval_s + max(CIRCUIT_MAX_COOLDOWN_S, MAX_WRITE_BACKOFF_S)
-
-
-async def _probe_api(researcher: Researcher, window: FaultWindow, until: asyncio.Event) -> None:
-    """Ask for the researcher's queue, and whether the service is ready, back to back, until the fault is over."""
-    while not until.is_set():
-        for path, into in (("/api/queue", window.probes), ("/ready", window.readiness)):
-            sent = time.time()
-            try:
-                answer: ApiResponse = await researcher.api.request("GET", path)
-                into.append(Probe(sent, time.time(), answer.status, answer.error_code, answer.headers.get("Retry-After")))
-            except Exception as exc:  # no answer at all is what the check must see, not a crash of the probe
-                into.append(Probe(sent, time.time(), None, None, None, f"{type(exc).__name__}: {exc}"))
-        await asyncio.sleep(0.02)
-
-
-async def _during(window: FaultWindow, researchers: list[Researcher], fault: Callable[[], None]) -> None:
-    """Run the (blocking) ``fault`` in a thread while the researchers' clients keep asking the API."""
-    over = asyncio.Event()
-    probes = [asyncio.create_task(_probe_api(r, window, over)) for r in researchers[:2]]
-    window.started = time.time()
-    try:
-        await asyncio.to_thread(fault)
-    finally:
-        window.ended = time.time()
-        over.set()
-        await asyncio.gather(*probes)
+from harness.clients.inference import InferenceClient
+from harness.faults.halts import freeze, resume
+from harness.faults.injector import terminate_every_connection
+from harness.faults.recovery import MID_RUN_SUCCESSES, back_to_full_strength, recovery_bound_s, succeeded
+from harness.faults.window import FaultWindow, during
+from harness.researchers.actors import Researcher, everyone
+from harness.stack.processes import ManagedProcess
+from harness.state import keep_for_scenario
+from harness.waiting import BATCH_TIMEOUT_S, async_wait_until
+from system.queue.queries import q
 
 
 async def database_restarts(context, mode: str) -> FaultWindow:
     window = FaultWindow(f"PostgreSQL {'crashes' if mode == 'immediate' else 'restarts'} ({mode} shutdown, then start)")
-    await _during(window, context.researchers, lambda: context.database.restart(mode))
+    await during(window, context.state.researchers, lambda: context.database.restart(mode))
     return window
 
 
@@ -141,15 +72,15 @@ async def results_dropped_by(worker: ManagedProcess, jobs: set[int], bound_s: fl
 
 async def inference_restarts(context) -> FaultWindow:
     window = FaultWindow("the inference server killed (SIGKILL) and started again on its port")
-    await _during(window, context.researchers, lambda: context.system.restart(context.system.inference[0]))
+    await during(window, context.state.researchers, lambda: context.system.restart(context.system.inference[0]))
     return window
 
 
 async def api_restarts(context) -> FaultWindow:
     """The API process that sends some researchers' events dies; a supervisor starts it again on its port."""
     window = FaultWindow("an API process killed (SIGKILL) and started again on its port")
-    target = context.system.api_at(context.researchers[0].events.base_url)
-    await _during(window, context.researchers[1:], lambda: context.system.restart(target))
+    target = context.system.api_at(context.state.researchers[0].events.base_url)
+    await during(window, context.state.researchers[1:], lambda: context.system.restart(target))
     return window
 
 
@@ -167,7 +98,7 @@ async def inference_hangs(context) -> FaultWindow:
         finally:
             server.resume()
 
-    await _during(window, context.researchers, hang)
+    await during(window, context.state.researchers, hang)
     return window
 
 
@@ -194,7 +125,7 @@ async def _proxies_misbehave(context, what: str, proxies: list, misbehave: Calla
             for proxy in proxies:
                 proxy.heal()
 
-    await _during(window, context.researchers, fault)
+    await during(window, context.state.researchers, fault)
     return window
 
 
@@ -263,9 +194,9 @@ def cannot_inject(context, fault: str) -> str | None:
 
 async def fault_mid_run(context, fault: str) -> FaultWindow:
     """Every researcher segments their project; once work is under way, ``fault`` happens; then all batches finish."""
-    researchers = context.researchers
+    researchers = context.state.researchers
     await everyone(r.segment() for r in researchers)
-    await async_wait_until(lambda: sum(_succeeded(e) for r in researchers for e in r.events.bodies()), until=lambda n: n >= MID_RUN_SUCCESSES,
+    await async_wait_until(lambda: sum(succeeded(e) for r in researchers for e in r.events.bodies()), until=lambda n: n >= MID_RUN_SUCCESSES,
                            timeout=BATCH_TIMEOUT_S, interval=0.02, describe=f"{MID_RUN_SUCCESSES} jobs to succeed before the fault")
     window = await FAULTS[fault](context)
     await back_to_full_strength(context, window, recovery_bound_s(context.system.config))
@@ -273,55 +204,3 @@ async def fault_mid_run(context, fault: str) -> FaultWindow:
     return window
 
 
-async def back_to_full_strength(context, window: FaultWindow, bound_s: float) -> None:
-    """Within ``bound_s`` of the fault's end, as many jobs finish as may run at once (MAX_RUNNING), or every job
-    left: the service works at full strength again.  A breaker that never closes again, or slots held by
-    nobody, fail here, at the bound the settings imply, instead of slowing the rest of the run down."""
-    researchers, most = context.researchers, context.system.config.max_running
-    jobs = sum(len(r.own_job_ids()) for r in researchers)
-
-    def progress() -> tuple[int, int]:  # (jobs finished since the fault ended, jobs that were left when it ended)
-        times = [ts(e) for r in researchers for e in r.events.bodies() if e["type"] in FINAL_EVENTS]
-        before = sum(t < window.ended for t in times)  # counted as their events arrive: a late one only lowers what is left
-        return len(times) - before, jobs - before
-
-    await async_wait_until(progress, until=lambda p: p[0] >= min(most, p[1]), timeout=bound_s, interval=0.05,
-                           describe=f"{most} jobs (or every one left) to finish after the fault, "
-                                    f"within lease + poll interval + longest retry wait = {bound_s:g} s; seen (finished since, left)")
-
-
-def _succeeded(event: dict) -> bool:
-    return event["type"] == "job.succeeded"
-
-
-def recovery_s(researchers: list[Researcher], window: FaultWindow) -> float | None:
-    """From the end of the fault to the first job finished after it (None if none finished after it)."""
-    after = [ts(e) for r in researchers for e in r.events.bodies() if _succeeded(e) and ts(e) >= window.ended]
-    return min(after) - window.ended if after else None
-
-
-def attach_fault_timeline(researchers: list[Researcher], window: FaultWindow, recovery: float | None) -> None:
-    from .analysis import timeline_png
-
-    t0 = min(r.first_queued_time() for r in researchers)
-    title = f"{window.what}; recovered in {recovery:.2f} s" if recovery is not None else window.what
-    attach_png("timeline with the fault", timeline_png({r.name.split("-")[-1]: r.final_times() for r in researchers}, title, t0,
-                                                        band=(window.started, window.ended)))
-
-
-def fault_figures(context, recovery: float | None, bound: float) -> dict:
-    """What the report and the closing figures say about one fault."""
-    jobs = getattr(context, "jobs", [])
-    window = context.fault
-    return {
-        "jobs": len(jobs), "succeeded": sum(j["status"] == "succeeded" for j in jobs), "failed": sum(j["status"] == "failed" for j in jobs),
-        "succeeded_twice": sum(len([e for e in r.events.bodies() if e["type"] == "job.succeeded" and e["job_id"] == j]) > 1
-                               for r in context.researchers for j in r.own_job_ids()),
-        "jobs_run_more_than_once": sum(j["attempts"] > 1 for j in jobs),
-        "fault_seconds": round(window.ended - window.started, 3),
-        "requests_during_fault": len(window.probes), "answered_unavailable": len(window.unavailable_answers()),
-        "ready_checks_during_fault": len(window.readiness), "answered_not_ready": sum(p.status == 503 for p in window.readiness),
-        "connections_terminated": window.terminated,
-        "stream_reconnects": sum(r.events.reconnects for r in context.researchers),
-        "recovery_s": None if recovery is None else round(recovery, 3), "recovery_bound_s": bound,
-    }

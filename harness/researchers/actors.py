@@ -18,11 +18,10 @@ import aiohttp
 import numpy as np
 from PIL import Image
 
+from harness.clients.api import ApiClient, ApiResponse, reading_paths
+from harness.clients.events import EventStream
+from harness.stack.processes import RUN_ID
 from system.inference import synthetic
-
-from .api_client import ApiClient, ApiResponse, reading_paths
-from .events_client import EventStream
-from .processes import RUN_ID
 
 _names = itertools.count(1)
 _image_seeds = itertools.count(synthetic.EVAL_SEED_BASE + 10_000)
@@ -178,3 +177,13 @@ def ts(event: dict) -> float:
 async def everyone(coros) -> list:
     """Run the researchers' actions at the same moment; the first failure wins."""
     return await asyncio.gather(*coros)
+
+
+async def four_sharing(api_url: str, session: aiohttp.ClientSession, images: list[bytes], label: str) -> list[Researcher]:
+    """Four researchers, listening, each with a project of a quarter of ``images`` (a round-robin deal)."""
+    researchers = await everyone(Researcher.sign_up(api_url, session, label) for _ in range(4))
+    for i, r in enumerate(researchers):
+        await r.listen()
+        await r.create_project()
+        await r.api.upload(r.project_id, [(f"img_{j:03d}.png", png) for j, png in enumerate(images[i::4])])
+    return researchers

@@ -10,12 +10,11 @@ import datetime as dt
 
 import numpy as np
 
+from harness.measure.analysis import latency_figures
+from harness.report.attach import measured
+from harness.researchers.actors import Researcher, everyone
 from system.contract import FINAL_JOB_STATUSES
 from system.inference.synthetic import iou
-
-from .actors import Researcher, everyone
-from .analysis import latency_figures
-from .reporting import measured
 
 FINAL_EVENTS = {f"job.{status}" for status in FINAL_JOB_STATUSES}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .api_client import ApiClient, ApiResponse
+from harness.clients.api import ApiClient, ApiResponse
 
 
 class InferenceClient(ApiClient):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import websockets
 
-from .waiting import WaitTimeout
+from harness.waiting import WaitTimeout
 
 
 @dataclass

@@ -1,0 +1,9 @@
+"""Researchers in a real browser: Chromium launched once per run, a context per researcher, the
+page driven by roles and accessible names, the files a page reads and leaves, and checks of what
+it shows against what the service says.
+
+May import (tests/unit/test_house_rules.py holds it): waiting, state, clients, measure, stack, report, researchers, faults of ``harness``; ``system`` only
+through its public parts (``system.contract``, ``system.inference``'s model code).
+"""
+
+MAY_IMPORT = ('waiting', 'state', 'clients', 'measure', 'stack', 'report', 'researchers', 'faults')

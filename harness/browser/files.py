@@ -1,0 +1,57 @@
+"""The files a scenario's browsers read and leave behind: images to upload, screenshots, Playwright traces."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import allure
+
+from harness.report import attach
+from harness.researchers.seeded import seed_block
+from harness.state import keep_for_scenario
+from system.inference import synthetic
+
+# allure-python 2.16 has no name for it; the Allure 3 report shows attachments of this type in its trace viewer.
+PLAYWRIGHT_TRACE = "application/vnd.allure.playwright-trace"
+
+
+def scenario_folder(context) -> Path:
+    """A folder of the scenario's own (image files, traces), removed when the scenario ends."""
+    if context.state.ui_folder is None:
+        folder = context.state.ui_folder = Path(tempfile.mkdtemp(prefix="paraseg-ui-"))
+        keep_for_scenario(context, folder, lambda: shutil.rmtree(folder, ignore_errors=True))
+    return context.state.ui_folder
+
+
+def image_files(context, label: str, count: int) -> dict[Path, synthetic.Sample]:
+    """``count`` spheroid micrographs no model was trained on, as PNG files named after ``label``."""
+    first = seed_block(context, count)
+    folder = scenario_folder(context) / label
+    folder.mkdir()
+    files = {}
+    for i in range(count):
+        sample = synthetic.generate(first + i)
+        path = folder / f"{label}-spheroid-{i + 1:02d}.png"
+        path.write_bytes(synthetic.to_png(sample.image))
+        files[path] = sample
+    return files
+
+
+def keep_evidence(context, failed: bool, wants_trace: bool) -> None:
+    """Each page's screenshot, and its Playwright trace when the scenario failed or asked for it."""
+    for page in context.state.pages:
+        try:
+            attach.attach_png(f"page of {page.label}{' at failure' if failed else ''}", context.loop.run_until_complete(page.screenshot()))
+        except Exception as exc:  # a page that died is evidence too
+            attach.attach_text(f"page of {page.label}: no screenshot", repr(exc))
+        keep = failed or wants_trace
+        path = scenario_folder(context) / f"trace-{page.label}.zip" if keep else None
+        try:
+            saved = context.loop.run_until_complete(page.finish(path))
+        except Exception as exc:
+            attach.attach_text(f"trace of {page.label}: not recorded", repr(exc))
+            continue
+        if saved is not None:
+            allure.attach.file(str(saved), name=f"Playwright trace of {page.label}", attachment_type=PLAYWRIGHT_TRACE, extension="zip")

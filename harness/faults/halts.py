@@ -1,0 +1,73 @@
+"""Faults in the system's own processes: a worker killed or frozen, the inference servers frozen, the database held up."""
+
+from __future__ import annotations
+
+from harness.faults.injector import database_held_up
+from harness.researchers.actors import Researcher, everyone
+from harness.researchers.burst import Burst
+from harness.stack.processes import ManagedProcess
+from harness.state import keep_for_scenario
+from harness.waiting import async_wait_until
+
+
+async def kill_a_worker_holding_jobs(context, researcher: Researcher, batch: dict) -> tuple[str, set[int]]:
+    """SIGKILL a worker that holds some of the batch's running jobs; returns its name and those jobs.
+
+    No goodbye: its leases simply stop being renewed, as after a power loss.
+    """
+    jobs = await everyone(researcher.api.job(j) for j in batch["job_ids"])
+    running = [j for j in jobs if j["status"] == "running"]
+    assert running, f"no job of the batch is running: {[j['status'] for j in jobs]}"
+    victim = running[0]["worker"]
+    context.system.worker_named(victim).kill()
+    return victim, {j["id"] for j in running if j["worker"] == victim}
+
+
+async def burst_while_database_held_up(context, researcher: Researcher, n: int) -> Burst:
+    """``n`` requests at once while every query on images waits, so the pool runs out for real.
+
+    The hold ends once every request that found no connection was answered
+    (busy) and at most the pool's connections are still waiting on the
+    database; then those finish too.  The bound comes from the pool's own wait.
+    """
+    config = context.system.config
+    burst = Burst(researcher, n)
+    try:
+        async with database_held_up(context.database.url):
+            await burst.start()
+            await async_wait_until(
+                lambda: (burst.busy(), burst.pending()), until=lambda s: s[0] > 0 and s[1] <= config.pool_size,
+                timeout=6 * config.acquire_timeout_s, interval=0.05,
+                describe=f"requests beyond the pool's {config.pool_size} connections to be told busy (seen: busy, pending)")
+    finally:
+        await burst.finish()
+    return burst
+
+
+async def taken_up_again(context, researcher: Researcher, jobs: set[int]) -> None:
+    """Until each of ``jobs`` (a killed worker's) has started again: once its lease runs out, the next
+    poll takes it back and claims it, so within a lease and two polls, not the batch's whole bound."""
+    config = context.system.config
+    bound = config.lease_s + 2 * config.poll_interval_s
+    await researcher.events.wait_for(lambda evs: all(sum(e["type"] == "job.started" and e["job_id"] == j for e in evs) >= 2 for j in jobs),
+                                     bound, describe=f"jobs {sorted(jobs)} to be started again within a lease and two polls ({bound:g} s)")
+
+
+def freeze(context, processes: list[ManagedProcess]) -> None:
+    """SIGSTOP, as a hung machine would; resumed when the scenario ends if a step has not done it."""
+    for proc in processes:
+        proc.pause()
+        keep_for_scenario(context, proc, proc.resume)
+
+
+def resume(processes: list[ManagedProcess]) -> None:
+    for proc in processes:
+        proc.resume()
+
+
+def freeze_inference(context) -> None:
+    freeze(context, context.system.inference)
+
+
+def resume_inference(context) -> None:
+    resume(context.system.inference)

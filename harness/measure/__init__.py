@@ -1,0 +1,9 @@
+"""What the harness measures and computes: Prometheus endpoints sampled over time, the slot ledger
+(the queue's running slots against what each worker says it holds), throughput in the same run,
+and the figures and charts made from them.
+
+May import (tests/unit/test_house_rules.py holds it): waiting, clients of ``harness``; ``system`` only
+through its public parts (``system.contract``, ``system.inference``'s model code).
+"""
+
+MAY_IMPORT = ('waiting', 'clients')

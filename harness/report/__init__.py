@@ -1,0 +1,8 @@
+"""What the run leaves for people: Allure attachments (figures, timelines, logs, the run's facts)
+and the Allure formatter behave writes results with.
+
+May import (tests/unit/test_house_rules.py holds it): stack of ``harness``; ``system`` only
+through its public parts (``system.contract``, ``system.inference``'s model code).
+"""
+
+MAY_IMPORT = ('stack',)

@@ -1,0 +1,8 @@
+"""Long or heavy loads measured as a whole: a soak of four researchers keeping the service busy,
+and how much of the model's throughput researchers get through the queue.
+
+May import (tests/unit/test_house_rules.py holds it): waiting, state, clients, measure, stack, report, researchers of ``harness``; ``system`` only
+through its public parts (``system.contract``, ``system.inference``'s model code).
+"""
+
+MAY_IMPORT = ('waiting', 'state', 'clients', 'measure', 'stack', 'report', 'researchers')
