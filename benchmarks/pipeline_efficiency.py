@@ -40,6 +40,7 @@ from harness.stack.postgres import provision
 from harness.stack.processes import stop_all
 from harness.workloads.efficiency import compare
 from system.inference import synthetic
+from system.inference.settings import InferenceSettings
 
 SIZE = (288, 224)  # width, height of each image
 
@@ -59,7 +60,7 @@ def run(model: str, n_images: int, rounds: int, lanes: int) -> dict:
     best = in_process_best(model, images[:24])
     best_cpu = in_process_cpu_per_image(model, images[:48], best["batch"], best["threads"])
     with provision("embedded") as db, tempfile.TemporaryDirectory() as logs:
-        system = SystemUnderTest(db.url, Path(logs), SystemConfig(lanes=lanes)).start()
+        system = SystemUnderTest(db.url, Path(logs), SystemConfig.of(lanes=lanes)).start()
         try:
             queue = asyncio.run(measure(system, model, images, rounds))
         finally:
@@ -94,7 +95,7 @@ def main() -> None:
     p.add_argument("--model", default="unet")
     p.add_argument("--images", type=int, default=160)
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--lanes", type=int, default=SystemConfig.lanes, help="the inference server's lanes")
+    p.add_argument("--lanes", type=int, default=InferenceSettings().lanes, help="the inference server's lanes")
     p.add_argument("--json", type=Path, default=ROOT / "reports" / "benchmarks" / "pipeline_efficiency.json")
     args = p.parse_args()
     try:

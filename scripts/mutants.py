@@ -92,7 +92,7 @@ DEFECTS = (
         ("queue/worker.py", "        while True:\n            lease.check()\n            try:", "        while True:\n            try:")),
         "chaos.feature", "A worker frozen past its lease"),
     Defect("leases never renewed", "a slow job keeps its worker", (
-        ("queue/worker.py", "if not await jobstore.renew(conn, job, self.args.lease):", "if not True:"),),
+        ("queue/worker.py", "if not await jobstore.renew(conn, job, self.settings.lease_s):", "if not True:"),),
         "chaos.feature", "Every forward pass takes longer than a job's lease"),
     Defect("a renewal that does not extend the lease", "a slow job keeps its worker", (
         ("queue/sql/jobs.sql", "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3::float8)\nWHERE id = $1 AND lease_token = $2",

@@ -27,7 +27,7 @@ async def step_every_job_once_none_failed(context):
 
 @then('requests made while the database was away were told "unavailable", with a time to retry')
 def step_told_unavailable(context):
-    probes, bound = context.state.fault.requests, context.system.config.acquire_timeout_s
+    probes, bound = context.state.fault.requests, context.system.config.queue.acquire_timeout_s
     wrong = [p for p in probes if p.status != 200 and not (p.status == 503 and p.code == "unavailable" and p.retry_after)]
     assert probes and not wrong, f"answers other than 200 or 503 unavailable with Retry-After: {wrong[:5]}"
     assert context.state.fault.unavailable_answers(), f"no request met the outage ({len(probes)} requests, all answered 200)"
@@ -63,7 +63,7 @@ async def step_frozen_worker(context):
     batch = await r.segment()
     await seeded.wait_for_all_running_slots(context, r, batch)
     context.state.victim, context.state.victim_jobs = await outages.freeze_a_worker_past_its_lease(context, r, batch)
-    context.state.dropped = await outages.results_dropped_by(context.state.victim, context.state.victim_jobs, bound_s=2 * context.system.config.lease_s)
+    context.state.dropped = await outages.results_dropped_by(context.state.victim, context.state.victim_jobs, bound_s=2 * context.system.config.worker.lease_s)
     await r.wait_for_batches(waiting.BATCH_TIMEOUT_S)
 
 
@@ -96,7 +96,7 @@ async def step_no_work_redone(context):
 async def step_nobody_took_over(context):
     jobs = context.state.jobs
     measured("jobs held through slow or hung inference", {"jobs": len(jobs), "attempts": sorted({j["attempts"] for j in jobs}),
-                                                           "lease_s": context.system.config.lease_s})
+                                                           "lease_s": context.system.config.worker.lease_s})
     assert all(j["attempts"] == 1 for j in jobs), [(j["id"], j["attempts"], j["worker"]) for j in jobs if j["attempts"] != 1]
     for r in context.state.researchers:
         assert all(r.attempts_started(j) == [1] for j in r.own_job_ids()), f"{r.name}: a job was started again"
@@ -119,7 +119,7 @@ def step_slow_network(context, ms: int, jitter: int):
 
 @then('requests made meanwhile were answered in the time the service allows itself, with what was asked or "unavailable"')
 def step_answered_meanwhile(context):
-    probes, bound = context.state.fault.requests, context.system.config.acquire_timeout_s + STATEMENT_TIMEOUT_S
+    probes, bound = context.state.fault.requests, context.system.config.queue.acquire_timeout_s + STATEMENT_TIMEOUT_S
     wrong = [p for p in probes if p.status != 200 and not (p.status == 503 and p.code == "unavailable" and p.retry_after)]
     assert probes and not wrong, f"answers other than 200 or 503 unavailable with Retry-After: {wrong[:5]}"
     slowest = max(p.seconds for p in probes)

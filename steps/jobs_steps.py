@@ -41,7 +41,7 @@ async def step_all_segment_then_workers(context):
 
 @then(LEDGER_STEP)
 async def step_slots_accounted_for(context):
-    await context.state.ledger.check(context.system.config.lease_s)
+    await context.state.ledger.check(context.system.config.worker.lease_s)
 
 
 @then(LEASE_STEP)

@@ -23,7 +23,7 @@ async def step_inference_asked_once(context):
 
 @then("never more jobs ran at once than the service allows")
 def step_bound_held(context):
-    bound, peak = context.system.config.max_running, max_overlap(job_intervals(context.state.jobs))
+    bound, peak = context.system.config.worker.max_running, max_overlap(job_intervals(context.state.jobs))
     measured("concurrency", {"bound": bound, "peak running": peak, "workers that ran jobs": sorted({j["worker"] for j in context.state.jobs})})
     assert peak <= bound, f"{peak} jobs ran at once; the bound is {bound}"
     assert peak == bound, f"only {peak} jobs ever ran at once; the workers did not use the {bound} places"

@@ -41,7 +41,7 @@ async def step_signed_in_page(context, count: int):
 async def step_large_batch_running(context, count: int):
     context.state.large = await seeded.researcher_with_images(context, count)
     context.state.large_batch = (await context.state.large.segment())["batch_id"]
-    await seeded.wait_for_started(context.state.large, min(count, context.system.config.max_running))
+    await seeded.wait_for_started(context.state.large, min(count, context.system.config.worker.max_running))
 
 
 @given("a researcher with an account and a project, and {count:d} spheroid images on disk")
@@ -83,7 +83,7 @@ async def step_two_thresholds(context, low: float, high: float):
 @when("the tab loses its connection while the batch finishes, then reconnects")
 async def step_tab_offline(context):
     page, researcher = context.state.page, context.state.researchers[0]
-    await seeded.wait_for_started(researcher, context.system.config.max_running)
+    await seeded.wait_for_started(researcher, context.system.config.worker.max_running)
     await sessions.cut(page, context.state.page_proxy)
     context.state.frames_before_drop = len(page.frames)
     halts.resume_inference(context)

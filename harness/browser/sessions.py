@@ -63,7 +63,7 @@ async def researchers_in_browsers(context, n: int, count: int) -> tuple[list[Res
 
 async def listening(context, researcher: Researcher) -> Researcher:
     """The researcher's live events, from any API process, closed when the scenario ends."""
-    await researcher.listen([p.address for p in context.system.apis], context.system.config.max_attempts)
+    await researcher.listen([p.address for p in context.system.apis], context.system.config.worker.max_attempts)
     keep_for_scenario(context, researcher, researcher.events.close)
     return researcher
 

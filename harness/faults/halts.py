@@ -36,9 +36,9 @@ async def burst_while_database_held_up(context, researcher: Researcher, n: int) 
         async with database_held_up(context.database.url):
             await burst.start()
             await async_wait_until(
-                lambda: (burst.busy(), burst.pending()), until=lambda s: s[0] > 0 and s[1] <= config.pool_size,
-                timeout=6 * config.acquire_timeout_s, interval=0.05,
-                describe=f"requests beyond the pool's {config.pool_size} connections to be told busy (seen: busy, pending)")
+                lambda: (burst.busy(), burst.pending()), until=lambda s: s[0] > 0 and s[1] <= config.queue.pool_size,
+                timeout=6 * config.queue.acquire_timeout_s, interval=0.05,
+                describe=f"requests beyond the pool's {config.queue.pool_size} connections to be told busy (seen: busy, pending)")
     finally:
         await burst.finish()
     return burst
@@ -48,7 +48,7 @@ async def taken_up_again(context, researcher: Researcher, jobs: set[int]) -> Non
     """Until each of ``jobs`` (a killed worker's) has started again: once its lease runs out, the next
     poll takes it back and claims it, so within a lease and two polls, not the batch's whole bound."""
     config = context.system.config
-    bound = config.lease_s + 2 * config.poll_interval_s
+    bound = config.worker.lease_s + 2 * config.worker.poll_interval_s
     await researcher.events.wait_for(lambda evs: all(sum(e["type"] == "job.started" and e["job_id"] == j for e in evs) >= 2 for j in jobs),
                                      bound, describe=f"jobs {sorted(jobs)} to be started again within a lease and two polls ({bound:g} s)")
 

@@ -87,7 +87,7 @@ async def api_restarts(context) -> FaultWindow:
 async def inference_hangs(context) -> FaultWindow:
     """The inference server stops answering (SIGSTOP: its sockets stay open, nothing comes back) for twice
     a job's lease, then carries on.  The duration is the fault itself, not a wait for something."""
-    lease = context.system.config.lease_s
+    lease = context.system.config.worker.lease_s
     window = FaultWindow(f"the inference server hung (SIGSTOP) for {2 * lease:g} s, twice a job's lease")
     server = context.system.inference[0]
 
@@ -105,7 +105,7 @@ async def inference_hangs(context) -> FaultWindow:
 async def slow_inference(context, passes: int) -> float:
     """The system's inference server takes 1.5 leases for each of its next ``passes`` forward passes
     (disarmed when the scenario ends); returns the delay in seconds."""
-    delay_s = 1.5 * context.system.config.lease_s
+    delay_s = 1.5 * context.system.config.worker.lease_s
     server = InferenceClient(context.system.inference[0].address, context.http)
     await server.arm_faults(delay_ms=int(delay_s * 1000), count=passes)
     keep_for_scenario(context, server, server.clear_faults)
@@ -130,13 +130,13 @@ async def _proxies_misbehave(context, what: str, proxies: list, misbehave: Calla
 
 
 async def database_unreachable(context) -> FaultWindow:
-    seconds = 0.75 * context.system.config.lease_s  # several seconds, yet within a lease
+    seconds = 0.75 * context.system.config.worker.lease_s  # several seconds, yet within a lease
     return await _proxies_misbehave(context, f"PostgreSQL unreachable for {seconds:g} s (blackholed: packets dropped, connections hanging)",
                                     [context.proxies.database], lambda p: p.blackhole(), seconds)
 
 
 async def database_flaky(context) -> FaultWindow:
-    seconds = 2 * context.system.config.lease_s
+    seconds = 2 * context.system.config.worker.lease_s
     return await _proxies_misbehave(context, f"one database connection or message in three reset, for {seconds:g} s",
                                     [context.proxies.database], lambda p: p.flaky(1 / 3), seconds)
 

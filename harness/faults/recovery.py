@@ -17,14 +17,14 @@ def recovery_bound_s(config) -> float:
     """How long after a fault ends the first job may take to finish, from the system's own settings:
     a lease (jobs whose holder lost it are taken back), a poll interval (an idle worker looks again), and
     the longest the worker waits between tries (the inference circuit's cool-down, a result's write backoff)."""
-    return config.lease_s + config.poll_interval_s + max(CIRCUIT_MAX_COOLDOWN_S, MAX_WRITE_BACKOFF_S)
+    return config.worker.lease_s + config.worker.poll_interval_s + max(CIRCUIT_MAX_COOLDOWN_S, MAX_WRITE_BACKOFF_S)
 
 
 async def back_to_full_strength(context, window: FaultWindow, bound_s: float) -> None:
     """Within ``bound_s`` of the fault's end, as many jobs finish as may run at once (MAX_RUNNING), or every job
     left: the service works at full strength again.  A breaker that never closes again, or slots held by
     nobody, fail here, at the bound the settings imply, instead of slowing the rest of the run down."""
-    researchers, most = context.state.researchers, context.system.config.max_running
+    researchers, most = context.state.researchers, context.system.config.worker.max_running
     jobs = sum(len(r.own_job_ids()) for r in researchers)
 
     def progress() -> tuple[int, int]:  # (jobs finished since the fault ended, jobs that were left when it ended)

@@ -49,7 +49,7 @@ async def researcher_with_images(context, count: int) -> Researcher:
     first_seed = seed_block(context, count)
     researcher = await Researcher.sign_up(apis[turn % len(apis)], context.http)
     first = (turn + 1) % len(apis)
-    await researcher.listen(apis[first:] + apis[:first], context.system.config.max_attempts)
+    await researcher.listen(apis[first:] + apis[:first], context.system.config.worker.max_attempts)
     keep_for_scenario(context, researcher, researcher.events.close)
     await researcher.create_project()
     await researcher.upload_spheroids(count, first_seed=first_seed)
@@ -90,7 +90,7 @@ async def wait_for_started(researcher: Researcher, n: int) -> None:
 
 async def wait_for_all_running_slots(context, researcher: Researcher, batch: dict) -> None:
     """Until as many of the batch's jobs run as the service allows at once."""
-    await wait_for_started(researcher, min(context.system.config.max_running, len(batch["job_ids"])))
+    await wait_for_started(researcher, min(context.system.config.worker.max_running, len(batch["job_ids"])))
 
 
 # ---------------------------------------------------------------- a killed worker's jobs

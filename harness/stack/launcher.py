@@ -20,6 +20,10 @@ from pathlib import Path
 from harness.measure.metrics import scrape, total
 from harness.stack.processes import ManagedProcess, ProcessFailed, python_module
 from harness.waiting import WaitTimeout, wait_until
+from system.common import settings
+from system.common.settings import to_env
+from system.inference.settings import InferenceSettings
+from system.queue.config import QueueSettings, WorkerSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 # Where the services' code is imported from (their working directory): the checkout, or a scratch
@@ -36,23 +40,35 @@ def http_status(url: str, timeout: float = 2.0) -> int:
         return exc.code
 
 
-@dataclass
+@dataclass(frozen=True)
 class SystemConfig:
-    lanes: int = 4
-    workers: int = 1
+    """The system the harness starts: how many of each process, and each process's settings.
+
+    The settings are the services' own classes (``system/common/settings.py``):
+    their defaults are the production defaults, and the environment each
+    process is given is made from them, so no default is written twice.
+    Build one with :meth:`of`.
+    """
+
     apis: int = 1
-    worker_concurrency: int = 4
-    max_running: int = 4
-    lease_s: float = 30.0
-    poll_interval_s: float = 1.0
-    retry_backoff_s: float = 0.5
-    max_attempts: int = 3
-    pool_size: int = 50
-    acquire_timeout_s: float = 5.0
-    pool_idle_s: float = 10.0
+    workers: int = 1
     ready_timeout_s: float = 120.0
-    inference_fault_injection: bool = False  # the test-only /v1/admin/faults route on the system's inference server
-    extra_env: dict[str, str] = field(default_factory=dict)
+    queue: QueueSettings = field(default_factory=QueueSettings)
+    worker: WorkerSettings = field(default_factory=WorkerSettings)
+    inference: InferenceSettings = field(default_factory=InferenceSettings)
+
+    @classmethod
+    def of(cls, apis: int = 1, workers: int = 1, ready_timeout_s: float = 120.0, **setting) -> SystemConfig:
+        """Each keyword is a settings field, given to every process that has it (``max_attempts``: the API
+        and the worker alike); a keyword no process has is an error."""
+        made = {}
+        for name, default in (("queue", QueueSettings()), ("worker", WorkerSettings()), ("inference", InferenceSettings())):
+            own = {k: v for k, v in setting.items() if hasattr(default, k)}
+            made[name] = settings.replace(default, **own)
+        unknown = {k for k in setting if not any(hasattr(s, k) for s in made.values())}
+        if unknown:
+            raise TypeError(f"no process has the setting(s) {sorted(unknown)}")
+        return cls(apis, workers, ready_timeout_s, **made)
 
 
 class SystemUnderTest:
@@ -76,7 +92,7 @@ class SystemUnderTest:
     # ------------------------------------------------------------ start
     def _spawn(self, name: str, module: str, env: dict[str, str]) -> ManagedProcess:
         base = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "INFERENCE_URL", "PORT", "HOST"))}
-        proc = ManagedProcess(name, python_module(module), base | env | self.config.extra_env, self.log_dir / f"{name}.log", SYSTEM_ROOT)
+        proc = ManagedProcess(name, python_module(module), base | env, self.log_dir / f"{name}.log", SYSTEM_ROOT)
         return proc.start()
 
     def _await_http(self, proc: ManagedProcess) -> str:
@@ -108,10 +124,8 @@ class SystemUnderTest:
         return self
 
     def start_inference(self, **env: str) -> ManagedProcess:
-        c = self.config
-        faults = {"ENABLE_FAULT_INJECTION": "1"} if c.inference_fault_injection else {}
         proc = self._spawn(f"inference-{len(self.inference) + 1}", "system.inference",
-                           {"HOST": "127.0.0.1", "PORT": "0", "LANES": str(c.lanes)} | faults | env)
+                           to_env(settings.replace(self.config.inference, host="127.0.0.1", port=0)) | env)
         self.inference.append(proc)
         self._await_http(proc)
         return proc
@@ -120,8 +134,8 @@ class SystemUnderTest:
         """An inference server outside the queue's configuration (its own lanes, weights, faults).
 
         The caller stops it with :meth:`stop_standalone`; :meth:`heal` stops any left over."""
-        proc = self._spawn(f"inference-extra-{len(self.extras) + 1}", "system.inference",
-                           {"HOST": "127.0.0.1", "PORT": "0", "LANES": str(self.config.lanes)} | env)
+        own = settings.replace(self.config.inference, host="127.0.0.1", port=0, enable_fault_injection=False)
+        proc = self._spawn(f"inference-extra-{len(self.extras) + 1}", "system.inference", to_env(own) | env)
         self.extras.append(proc)
         self._await_http(proc)
         return proc
@@ -136,23 +150,18 @@ class SystemUnderTest:
         return ",".join(self.route_inference(p.address) for p in self.inference if p.address)
 
     def start_api(self, **env: str) -> ManagedProcess:
-        c = self.config
-        proc = self._spawn(f"queue-{len(self.apis) + 1}", "system.queue", {
-            "HOST": "127.0.0.1", "PORT": "0", "DATABASE_URL": self.database_url, "INFERENCE_URL": self.inference_urls,
-            "POOL_SIZE": str(c.pool_size), "POOL_ACQUIRE_TIMEOUT": str(c.acquire_timeout_s), "POOL_IDLE_SECONDS": str(c.pool_idle_s),
-            "MAX_ATTEMPTS": str(c.max_attempts)} | env)
+        own = settings.replace(self.config.queue, host="127.0.0.1", port=0, database_url=self.database_url,
+                               inference_url=self.inference_urls)
+        proc = self._spawn(f"queue-{len(self.apis) + 1}", "system.queue", to_env(own) | env)
         self.apis.append(proc)
         self._await_http(proc)
         return proc
 
     def start_worker(self, **env: str) -> ManagedProcess:
-        c = self.config
         n = next(self._ids)
-        proc = self._spawn(f"worker-{n}", "system.queue.worker", {
-            "DATABASE_URL": self.database_url, "INFERENCE_URL": self.inference_urls, "WORKER_NAME": f"worker-{n}",
-            "WORKER_CONCURRENCY": str(c.worker_concurrency), "MAX_RUNNING": str(c.max_running),
-            "LEASE_SECONDS": str(c.lease_s), "POLL_INTERVAL": str(c.poll_interval_s),
-            "RETRY_BACKOFF": str(c.retry_backoff_s), "MAX_ATTEMPTS": str(c.max_attempts), "POOL_IDLE_SECONDS": str(c.pool_idle_s)} | env)
+        own = settings.replace(self.config.worker, name=f"worker-{n}", database_url=self.database_url,
+                               inference_url=self.inference_urls)
+        proc = self._spawn(f"worker-{n}", "system.queue.worker", to_env(own) | env)
         self.workers.append(proc)
         proc.wait_ready(self.config.ready_timeout_s)
         return proc

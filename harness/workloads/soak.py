@@ -115,7 +115,7 @@ async def soak_run(context) -> Soak:
         stop.set()
         await sampler
     # Drained: connections unused for the pool's idle time close, and with them their descriptors.
-    bound = context.system.config.pool_idle_s + context.system.config.lease_s
+    bound = context.system.config.worker.pool_idle_s + context.system.config.worker.lease_s
     try:
         await async_wait_until(lambda: soak.sample("after"), until=lambda row: not soak.back_to_baseline(row), timeout=bound,
                                interval=SAMPLE_EVERY_S, describe="connections and descriptors to come back to their level before the run")

@@ -1,7 +1,8 @@
 """Running a service process: flags with environment defaults, a ready line, SIGTERM.
 
 Each entry point reads its settings from flags whose defaults come from an
-environment variable of the same meaning (docs/api.md section 3), prints
+environment variable of the same meaning (``system/common/settings.py``,
+docs/api.md section 3), prints
 exactly one ``<name> ready on http://host:port`` line once it serves (port 0
 picks a free port, and the line tells which), and stops cleanly on SIGTERM or
 SIGINT: it stops accepting, finishes what runs, releases its resources, exits 0.
@@ -9,26 +10,14 @@ SIGINT: it stops accepting, finishes what runs, releases its resources, exits 0.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
-import os
 import signal
 import sys
 
 from aiohttp import web
 
 from .http import ready_line
-
-
-def env(name: str, default: str | None = None) -> str | None:
-    return os.environ.get(name, default)
-
-
-def add_common_flags(parser: argparse.ArgumentParser, default_port: int) -> None:
-    parser.add_argument("--host", default=env("HOST", "127.0.0.1"), help="address to bind (HOST)")
-    parser.add_argument("--port", type=int, default=int(env("PORT", str(default_port))), help="port; 0 picks a free one (PORT)")
-    parser.add_argument("--log-level", default=env("LOG_LEVEL", "INFO"), help="logging level (LOG_LEVEL)")
 
 
 def setup_logging(level: str) -> None:

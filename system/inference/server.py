@@ -7,7 +7,6 @@ import base64
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -23,25 +22,9 @@ from .gpu import GpuProbe
 from .lanes import LanePool, LaneResult
 from .models import INPUT_SIZE
 from .registry import AVAILABLE, ModelEntry, ModelRegistry, ModelUnavailable
+from .settings import InferenceSettings
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Settings:
-    lanes: int = 4
-    # Micro-batching helped on two CPU cores (benchmarks/inference_throughput.py:
-    # 4 users, batch <= 4 vs 1); untested on a GPU in this project so far.
-    max_batch: int = 4
-    max_wait_ms: float = 2.0
-    max_queue: int = 64
-    timeout_s: float = 30.0
-    device: str = "cpu"
-    weights_dir: str | None = None
-    max_body_bytes: int = 64 * 1024 * 1024
-    enable_fault_injection: bool = False
-    degraded_lanes: int = 2
-    recover_after_s: float = 10.0
 
 
 class Metrics:
@@ -63,7 +46,7 @@ class Metrics:
 class InferenceService:
     """Owns the registry, the batcher, the lanes and the CPU pool for pre/post-processing."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: InferenceSettings) -> None:
         self.settings = settings
         self.device = torch.device(settings.device)
         kwargs = {"weights_dir": Path(settings.weights_dir)} if settings.weights_dir else {}
@@ -245,7 +228,7 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(settings: InferenceSettings) -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_body_bytes)
     service = InferenceService(settings)
     app[SERVICE] = service

@@ -25,7 +25,7 @@ from ..contract import (
 )
 from . import api, ops
 from .auth import bearer, token_hash
-from .config import Settings
+from .config import QueueSettings
 from .db import Database
 from .events import EventHub
 from .keys import DB, HTTP, HUB, METRICS, SETTINGS, SOCKETS, STORE
@@ -86,7 +86,7 @@ async def index(request: web.Request) -> web.Response:
     return web.Response(text=web_page(), content_type="text/html")
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(settings: QueueSettings) -> web.Application:
     # Metrics outermost, so they count the status the error middleware produced.
     app = web.Application(middlewares=[metrics_middleware, error_middleware, auth_middleware], client_max_size=1024 * 1024)
     app[SETTINGS] = settings
@@ -94,7 +94,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SOCKETS] = weakref.WeakSet()
 
     async def database(app: web.Application):
-        db = await Database.connect(settings.database_url, settings.pool_size, settings.acquire_timeout, settings.pool_idle_s)
+        db = await Database.connect(settings.database_url, settings.pool_size, settings.acquire_timeout_s, settings.pool_idle_s)
         async with db.pool.acquire() as conn:
             await migrate(conn)
         app[DB] = db

@@ -1,44 +1,64 @@
-"""Settings of the queue service and its workers, from flags with environment defaults."""
+"""Settings of the queue's two processes, the API and the worker: each field once, with its flag and variable.
+
+See ``system/common/settings.py`` for what is made from them (the command line,
+the checks, docs/api.md's table, the environment the acceptance harness gives).
+"""
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 
-from ..common.serve import env
-
-
-@dataclass(frozen=True)
-class Settings:
-    database_url: str
-    inference_urls: tuple[str, ...]
-    pool_size: int = 50
-    acquire_timeout: float = 5.0
-    pool_idle_s: float = 10.0
-    max_attempts: int = 3
-
-
-def add_database_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--database-url", default=env("DATABASE_URL"), help="postgresql://... (DATABASE_URL)")
-    p.add_argument(
-        "--inference-url", default=env("INFERENCE_URL", "http://127.0.0.1:8500"),
-        help="inference server base URL(s), comma separated (INFERENCE_URL)",
-    )
-    p.add_argument("--max-attempts", type=int, default=int(env("MAX_ATTEMPTS", "3")), help="attempts before a job ends failed (MAX_ATTEMPTS)")
-    p.add_argument(
-        "--pool-idle", type=float, default=float(env("POOL_IDLE_SECONDS", "10")),
-        help="seconds an unused database connection stays open before the pool closes it (POOL_IDLE_SECONDS)",
-    )
+from ..common.settings import setting
 
 
 def inference_urls(raw: str) -> tuple[str, ...]:
-    urls = tuple(u.strip().rstrip("/") for u in raw.split(",") if u.strip())
-    if not urls:
-        raise SystemExit("INFERENCE_URL names no server")
-    return urls
+    return tuple(u.strip().rstrip("/") for u in raw.split(",") if u.strip())
 
 
-def require_database(p: argparse.ArgumentParser, url: str | None) -> str:
-    if not url:
-        p.error("no database: pass --database-url or set DATABASE_URL (postgresql://user:password@host:port/db)")
-    return url
+@dataclass(frozen=True)
+class QueueProcessSettings:
+    """What both queue processes read: where the database and the inference servers are, and the retry rules."""
+
+    database_url: str | None = setting(None, env="DATABASE_URL", required=True, shown_default="required",
+                                       help="the queue's database, postgresql://user:password@host:port/db")
+    inference_url: str = setting("http://127.0.0.1:8500", env="INFERENCE_URL",
+                                 help="inference server base URL(s), comma separated")
+    max_attempts: int = setting(3, env="MAX_ATTEMPTS", at_least=1, help="attempts before a job ends failed")
+    pool_idle_s: float = setting(10.0, env="POOL_IDLE_SECONDS", flag="--pool-idle", above=0, unit="s",
+                                 help="seconds an unused database connection stays open before the pool closes it")
+    log_level: str = setting("INFO", env="LOG_LEVEL", help="logging level")
+
+    @property
+    def inference_urls(self) -> tuple[str, ...]:
+        return inference_urls(self.inference_url)
+
+    def problem(self) -> str | None:
+        return None if self.inference_urls else f"--inference-url (INFERENCE_URL) names no server: {self.inference_url!r}"
+
+
+@dataclass(frozen=True)
+class QueueSettings(QueueProcessSettings):
+    """``python -m system.queue``: the HTTP API and WebSocket."""
+
+    host: str = setting("127.0.0.1", env="HOST", help="address to bind")
+    port: int = setting(8080, env="PORT", at_least=0, help="port; 0 picks a free one")
+    pool_size: int = setting(50, env="POOL_SIZE", at_least=1, help="database connections at most")
+    acquire_timeout_s: float = setting(5.0, env="POOL_ACQUIRE_TIMEOUT", flag="--acquire-timeout", above=0, unit="s",
+                                       help="seconds a request waits for a connection before 503 busy")
+
+
+@dataclass(frozen=True)
+class WorkerSettings(QueueProcessSettings):
+    """``python -m system.queue.worker``: claims jobs and runs them on an inference server."""
+
+    name: str | None = setting(None, env="WORKER_NAME", shown_default="host:pid", help="worker name shown on jobs")
+    concurrency: int = setting(4, env="WORKER_CONCURRENCY", at_least=1, help="jobs this process runs at once")
+    max_running: int = setting(4, env="MAX_RUNNING", at_least=1, help="jobs running at once across all workers")
+    lease_s: float = setting(30.0, env="LEASE_SECONDS", flag="--lease", above=0, unit="s",
+                             help="how long a claim holds a job without being renewed")
+    poll_interval_s: float = setting(1.0, env="POLL_INTERVAL", flag="--poll-interval", above=0, unit="s",
+                                     help="seconds between polls without a NOTIFY, and between heartbeats")
+    retry_backoff_s: float = setting(0.5, env="RETRY_BACKOFF", flag="--retry-backoff", above=0, unit="s",
+                                     help="first retry delay, doubling with each attempt")
+    inference_timeout_s: float = setting(60.0, env="INFERENCE_TIMEOUT", flag="--inference-timeout", above=0, unit="s",
+                                         help="seconds per inference call")

@@ -7,13 +7,13 @@ import weakref
 import aiohttp
 from aiohttp import web
 
-from .config import Settings
+from .config import QueueSettings
 from .db import Database
 from .events import EventHub
 from .metrics import ApiMetrics
 from .store import Store
 
-SETTINGS = web.AppKey("settings", Settings)
+SETTINGS = web.AppKey("settings", QueueSettings)
 DB = web.AppKey("db", Database)
 STORE = web.AppKey("store", Store)
 HUB = web.AppKey("hub", EventHub)

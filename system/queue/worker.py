@@ -31,7 +31,6 @@ so the worker that took it over wins.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 import contextlib
@@ -46,11 +45,12 @@ from collections.abc import Awaitable, Callable
 import aiohttp
 import asyncpg
 
-from ..common.serve import env, setup_logging, stop_signal
+from ..common.serve import setup_logging, stop_signal
+from ..common.settings import from_args, parser
 from ..contract import MAX_WRITE_BACKOFF_S
 from . import jobstore
 from .circuit import CLOSED, Circuit
-from .config import add_database_flags, inference_urls, require_database
+from .config import WorkerSettings
 from .db import UNREACHABLE, pool_settings
 from .listener import Listener
 from .queries import migrate, q
@@ -99,11 +99,11 @@ class Lease:
 
 
 class Worker:
-    def __init__(self, args: argparse.Namespace) -> None:
-        self.args = args
-        self.name = args.name or f"{socket.gethostname()}:{os.getpid()}"
-        self.urls = itertools.cycle(inference_urls(args.inference_url))
-        self.slots = asyncio.Semaphore(args.concurrency)
+    def __init__(self, settings: WorkerSettings) -> None:
+        self.settings = settings
+        self.name = settings.name or f"{socket.gethostname()}:{os.getpid()}"
+        self.urls = itertools.cycle(settings.inference_urls)
+        self.slots = asyncio.Semaphore(settings.concurrency)
         self.wake = asyncio.Event()
         self.stopping = asyncio.Event()
         self.running: set[asyncio.Task] = set()
@@ -114,18 +114,18 @@ class Worker:
     async def run(self) -> None:
         stop = stop_signal()
         async with contextlib.AsyncExitStack() as resources:  # released in reverse, whatever happens
-            self.pool = await asyncpg.create_pool(self.args.database_url, min_size=1, max_size=self.args.concurrency + 2,
-                                                  timeout=self.args.poll_interval * 5,
-                                                  max_inactive_connection_lifetime=self.args.pool_idle, **pool_settings())
+            self.pool = await asyncpg.create_pool(self.settings.database_url, min_size=1, max_size=self.settings.concurrency + 2,
+                                                  timeout=self.settings.poll_interval_s * 5,
+                                                  max_inactive_connection_lifetime=self.settings.pool_idle_s, **pool_settings())
             resources.push_async_callback(self.pool.close)
             async with self.pool.acquire() as conn:
                 await migrate(conn)
-            listener = Listener(self.args.database_url, JOBS_CHANNEL, lambda _payload: self.wake.set(), on_connected=self.wake.set)
+            listener = Listener(self.settings.database_url, JOBS_CHANNEL, lambda _payload: self.wake.set(), on_connected=self.wake.set)
             listener.start()
             resources.push_async_callback(listener.stop)
             self.http = await resources.enter_async_context(
-                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.args.inference_timeout)))
-            print(f"worker {self.name} ready on {self.args.database_url.rsplit('@', 1)[-1]}", flush=True)
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.settings.inference_timeout_s)))
+            print(f"worker {self.name} ready on {self.settings.database_url.rsplit('@', 1)[-1]}", flush=True)
             upkeep = asyncio.create_task(self._upkeep(), name="upkeep")
             loop_task = asyncio.create_task(self._loop(), name="claim-loop")
             try:
@@ -151,10 +151,10 @@ class Worker:
             try:
                 async with self.pool.acquire() as conn:
                     await conn.execute(q("heartbeat"), self.name, sorted(self.held), list(self.claiming))
-                    await jobstore.requeue_expired(conn, self.args.retry_backoff)
+                    await jobstore.requeue_expired(conn, self.settings.retry_backoff_s)
             except (*UNREACHABLE, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("database error in the upkeep: %r", exc)
-            await asyncio.sleep(self.args.poll_interval)
+            await asyncio.sleep(self.settings.poll_interval_s)
 
     async def _loop(self) -> None:
         while not self.stopping.is_set():
@@ -165,9 +165,9 @@ class Worker:
                 claimed = False
             if not claimed:
                 self.wake.clear()
-                wait = max(self.circuit.wait_s(), 0.0) or self.args.poll_interval
+                wait = max(self.circuit.wait_s(), 0.0) or self.settings.poll_interval_s
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), min(wait, self.args.poll_interval))
+                    await asyncio.wait_for(self.wake.wait(), min(wait, self.settings.poll_interval_s))
 
     async def _claim_while_room(self) -> bool:
         """Claim until this process is full, nothing can start, or the inference servers are away; True if anything was claimed."""
@@ -201,7 +201,7 @@ class Worker:
                 async with self.pool.acquire() as conn:
                     for _ in range(5):  # a concurrent claim took our slot: pick another
                         with contextlib.suppress(asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError):
-                            job = await jobstore.claim(conn, self.name, self.args.max_running, self.args.lease, token)
+                            job = await jobstore.claim(conn, self.name, self.settings.max_running, self.settings.lease_s, token)
                             break
                     else:
                         job = None
@@ -218,7 +218,7 @@ class Worker:
         """The job a claim with an unknown outcome started (None: it did not commit).  Asked until the lease such
         a claim would hold runs out; past that the job, if there is one, is taken back as any expired lease is."""
         backoff = 0.05
-        while time.monotonic() < sent + self.args.lease:
+        while time.monotonic() < sent + self.settings.lease_s:
             try:
                 async with self.pool.acquire() as conn:
                     job = await jobstore.claimed_with(conn, token)
@@ -238,7 +238,7 @@ class Worker:
         return self.circuit.state == CLOSED or (not self.running and self.circuit.wait_s() == 0)
 
     async def _run_job(self, job: jobstore.ClaimedJob, claimed_at: float) -> None:
-        lease = Lease(self.args.lease, started=claimed_at)  # it runs from when the claim was sent
+        lease = Lease(self.settings.lease_s, started=claimed_at)  # it runs from when the claim was sent
         renewer = asyncio.create_task(self._renew(job, lease), name=f"lease-{job.id}")
         try:
             log.debug("job %d attempt %d/%d (model %s)", job.id, job.attempts, job.max_attempts, job.model)
@@ -266,7 +266,7 @@ class Worker:
 
     async def _fail(self, job: jobstore.ClaimedJob, lease: Lease, code: str, message: str) -> None:
         status = await self._write_while_leased(job, lease, "failure", lambda conn: jobstore.fail_attempt(
-            conn, job.id, job.lease_token, code, message, self.args.retry_backoff))
+            conn, job.id, job.lease_token, code, message, self.settings.retry_backoff_s))
         log.info("job %d attempt %d failed (%s): now %s", job.id, job.attempts, code, status)
 
     async def _write_while_leased(self, job: jobstore.ClaimedJob, lease: Lease, what: str,
@@ -287,14 +287,14 @@ class Worker:
     async def _renew(self, job: jobstore.ClaimedJob, lease: Lease) -> None:
         """Renew the lease every third of its length (the first time a third after the claim was sent);
         set ``lease.lost`` when the database says it is gone."""
-        wait = max(0.0, lease.valid_until - 2 * self.args.lease / 3 - time.monotonic())
+        wait = max(0.0, lease.valid_until - 2 * self.settings.lease_s / 3 - time.monotonic())
         while True:
             await asyncio.sleep(wait)
-            wait = self.args.lease / 3
+            wait = self.settings.lease_s / 3
             asked = time.monotonic()
             try:
                 async with self.pool.acquire() as conn:
-                    if not await jobstore.renew(conn, job, self.args.lease):
+                    if not await jobstore.renew(conn, job, self.settings.lease_s):
                         lease.lost.set()
                         return
                 lease.renewed(asked)
@@ -340,28 +340,15 @@ class Worker:
         raise JobFailed(code, message)
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m system.queue.worker", description="Segmentation queue worker.")
-    add_database_flags(p)
-    p.add_argument("--name", default=env("WORKER_NAME"), help="worker name shown on jobs (WORKER_NAME; default host:pid)")
-    p.add_argument("--concurrency", type=int, default=int(env("WORKER_CONCURRENCY", "4")), help="jobs this process runs at once (WORKER_CONCURRENCY)")
-    p.add_argument("--max-running", type=int, default=int(env("MAX_RUNNING", "4")), help="jobs running at once across all workers (MAX_RUNNING)")
-    p.add_argument("--lease", type=float, default=float(env("LEASE_SECONDS", "30")), help="lease length in seconds (LEASE_SECONDS)")
-    p.add_argument("--poll-interval", type=float, default=float(env("POLL_INTERVAL", "1")), help="seconds between polls without a NOTIFY (POLL_INTERVAL)")
-    p.add_argument("--retry-backoff", type=float, default=float(env("RETRY_BACKOFF", "0.5")), help="first retry delay in seconds, doubling (RETRY_BACKOFF)")
-    p.add_argument("--inference-timeout", type=float, default=float(env("INFERENCE_TIMEOUT", "60")), help="seconds per inference call (INFERENCE_TIMEOUT)")
-    p.add_argument("--log-level", default=env("LOG_LEVEL", "INFO"))
-    args = p.parse_args(argv)
-    args.database_url = require_database(p, args.database_url)
-    if min(args.concurrency, args.max_running, args.max_attempts) < 1 or min(args.lease, args.poll_interval, args.pool_idle) <= 0:
-        p.error("--concurrency, --max-running and --max-attempts must be >= 1; --lease, --poll-interval and --pool-idle > 0")
-    return args
+def parse_args(argv: list[str] | None = None) -> WorkerSettings:
+    p = parser(WorkerSettings, "python -m system.queue.worker", "Segmentation queue worker (docs/api.md section 3).")
+    return from_args(WorkerSettings, p, argv)
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    setup_logging(args.log_level)
-    asyncio.run(Worker(args).run())
+    settings = parse_args(argv)
+    setup_logging(settings.log_level)
+    asyncio.run(Worker(settings).run())
 
 
 if __name__ == "__main__":

@@ -271,3 +271,27 @@ def test_every_field_of_the_scenario_state_names_a_type_that_exists():
     exec(compile(ast.Module(body=block.body, type_ignores=[]), state.__file__, "exec"), names)  # the annotation-only imports
     hints = typing.get_type_hints(state.ScenarioState, globalns=names)
     assert len(hints) == len(state.ScenarioState.__dataclass_fields__) > 40
+
+
+# ---------------------------------------------------------------- settings written once
+def test_the_settings_tables_in_the_contract_are_the_settings_classes():
+    from system.common.settings import docs_section
+
+    text = (ROOT / "docs" / "api.md").read_text()
+    copy = text.split("<!-- settings: made by python -m system.common.settings -->\n", 1)[1].split("\n<!-- /settings -->", 1)[0]
+    assert copy.strip() == docs_section().strip(), "docs/api.md's settings tables differ from the settings classes: " \
+        "paste the output of `python -m system.common.settings` between the settings markers"
+
+
+SERVICE_ENTRY_POINTS = [ROOT / "system" / "queue" / "__main__.py", ROOT / "system" / "queue" / "worker.py",
+                        ROOT / "system" / "inference" / "__main__.py"]
+
+
+@pytest.mark.parametrize("path", SERVICE_ENTRY_POINTS + sorted((ROOT / "harness" / "stack").glob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_setting_is_written_outside_its_settings_class(path: Path):
+    from system.common.settings import fields, processes
+
+    variables = {meta.env for cls in processes().values() for _, meta in fields(cls)} - {"HOST", "PORT", "DATABASE_URL", "INFERENCE_URL"}
+    written = {text for _, text in strings(path) if text in variables}
+    assert not written, f"{path.relative_to(ROOT)} spells {sorted(written)}; read or give it through the settings class"
+    assert "add_argument" not in path.read_text() or path.parent.name == "stack", f"{path.relative_to(ROOT)} declares a flag of its own"

@@ -6,12 +6,12 @@ import pytest
 
 from system.queue import queries as sql
 from system.queue.app import create_app
-from system.queue.config import Settings
+from system.queue.config import QueueSettings
 from system.queue.openapi import spec
 
 
 def served_routes() -> set[tuple[str, str]]:
-    app = create_app(Settings(database_url="postgresql://unused", inference_urls=("http://unused",)))
+    app = create_app(QueueSettings(database_url="postgresql://unused", inference_url="http://unused"))
     found = set()
     for route in app.router.routes():
         if route.method == "HEAD":
