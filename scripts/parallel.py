@@ -68,7 +68,8 @@ STACK_BYTES = int(2.5 * 2**30)
 SECONDS_PER_SCENARIO = 10.0  # a feature's weight when no earlier run timed it
 SHARD_TIMINGS = ROOT / "scripts" / "feature_seconds.json"  # committed: every machine of a matrix deals the same shards
 # A shard's behave settings: the checkout's behave.ini, with every output in the shard's folder.  (behave
-# appends command-line formatters to the configured ones, so the shard runs from a folder of its own.)
+# appends command-line formatters to the configured ones, so the shard's settings are a file of its own,
+# read by scripts/behave_with.py, which then runs behave from the project root.)
 SHARD_INI = """[behave]
 format = allure
     {stdout_format}
@@ -164,9 +165,9 @@ def deal(features: list[FeatureFile], jobs: int) -> list[Shard]:
 
 
 def behave_command(features: list[FeatureFile], out: Path, behave_args: list[str], stdout_format: str) -> list[str]:
-    """behave on ``features``, run from ``out``, whose behave.ini sends every output into ``out``."""
+    """behave on ``features`` with ``out``'s behave.ini (every output into ``out``), run from the project root."""
     (out / "behave.ini").write_text(SHARD_INI.format(out=out, stdout_format=stdout_format))
-    return [sys.executable, "-m", "behave", *(str(f.path) for f in features), *behave_args]
+    return [sys.executable, str(ROOT / "scripts" / "behave_with.py"), str(out), *(str(f.path.relative_to(ROOT)) for f in features), *behave_args]
 
 
 def environment(out: Path) -> dict[str, str]:
@@ -181,7 +182,7 @@ def run_shards(shards: list[Shard], work: Path, behave_args: list[str]) -> list[
         out.mkdir(parents=True)
         log = (out / "behave.log").open("w")
         command = behave_command(shard.features, out, behave_args, "plain")
-        running.append((shard, subprocess.Popen(command, cwd=out, env=environment(out), stdout=log, stderr=subprocess.STDOUT),
+        running.append((shard, subprocess.Popen(command, cwd=ROOT, env=environment(out), stdout=log, stderr=subprocess.STDOUT),
                         time.monotonic(), log))
     codes = []
     for shard, proc, started, log in running:
@@ -299,7 +300,7 @@ def main() -> int:
         if alone:
             out = work / "alone"
             out.mkdir(parents=True)  # the first folder of this run when no feature shares the machine
-            codes.append(subprocess.run(behave_command(alone, out, behave_args, "pretty"), cwd=out, env=environment(out)).returncode)
+            codes.append(subprocess.run(behave_command(alone, out, behave_args, "pretty"), cwd=ROOT, env=environment(out)).returncode)
             parts.append(out)
         merge(parts, args.results, args.junit, args.measured)
         args.timings.parent.mkdir(parents=True, exist_ok=True)

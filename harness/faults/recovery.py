@@ -48,7 +48,7 @@ def recovery_s(researchers: list[Researcher], window: FaultWindow) -> float | No
 
 
 def attach_fault_timeline(researchers: list[Researcher], window: FaultWindow, recovery: float | None) -> None:
-    from .analysis import timeline_png
+    from harness.measure.analysis import timeline_png
 
     t0 = min(r.first_queued_time() for r in researchers)
     title = f"{window.what}; recovered in {recovery:.2f} s" if recovery is not None else window.what

@@ -60,7 +60,7 @@ def attach_png(name: str, png: bytes) -> None:
 
 def attach_timeline(researchers, title: str) -> None:
     """Completions per researcher over time, from the first job queued, as a PNG."""
-    from .analysis import timeline_png
+    from harness.measure.analysis import timeline_png
 
     t0 = min(r.first_queued_time() for r in researchers)
     attach_png("timeline", timeline_png({r.name.split("-")[-1]: r.final_times() for r in researchers}, title, t0))

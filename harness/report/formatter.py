@@ -30,7 +30,7 @@ def _status_details_with_skip_reason(scenario):
 
 _listener.scenario_status_details = _status_details_with_skip_reason
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 _title_path = _listener.get_title_path
 
 

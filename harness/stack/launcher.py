@@ -25,7 +25,7 @@ from system.common.settings import to_env
 from system.inference.settings import InferenceSettings
 from system.queue.config import QueueSettings, WorkerSettings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the project root (harness/stack/launcher.py)
 # Where the services' code is imported from (their working directory): the checkout, or a scratch
 # copy with a seeded defect (scripts/mutants.py).
 SYSTEM_ROOT = Path(os.environ.get("PARASEG_SYSTEM_ROOT", ROOT))

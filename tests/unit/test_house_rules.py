@@ -295,3 +295,17 @@ def test_no_setting_is_written_outside_its_settings_class(path: Path):
     written = {text for _, text in strings(path) if text in variables}
     assert not written, f"{path.relative_to(ROOT)} spells {sorted(written)}; read or give it through the settings class"
     assert "add_argument" not in path.read_text() or path.parent.name == "stack", f"{path.relative_to(ROOT)} declares a flag of its own"
+
+
+@pytest.mark.parametrize("module", ["harness.stack.launcher", "harness.report.formatter"])
+def test_the_harness_finds_the_project_root_wherever_its_modules_live(module: str):
+    import importlib
+
+    assert importlib.import_module(module).ROOT == ROOT, f"{module}.ROOT is not the project root (reports, logs and the services' folder hang off it)"
+
+
+@pytest.mark.parametrize("path", sorted(HARNESS.rglob("*.py")) + STEPS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_harness_imports_by_full_name(path: Path):
+    """A relative import is invisible to the room rules above and breaks silently when a module moves."""
+    relative = [node.lineno for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.ImportFrom) and node.level]
+    assert not relative, f"{path.relative_to(ROOT)} imports relatively at lines {relative}; write harness.<room>.<module>"
