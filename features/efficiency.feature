@@ -8,11 +8,13 @@ Feature: The queue and the server add little to what the model costs
   ratio measured in this run: CPU seconds come from each process's own
   accounting, so the clients' CPU does not blur what the system spends.
 
+  Background:
+    Given 4 researchers, each with a project of 40 spheroid images of 288 by 224 pixels
+
   Rule: per job, the queue's bookkeeping costs a small part of what the model costs
 
     @parallel @perf
     Scenario: The worker, the API and PostgreSQL spend a small part of what the inference server spends
-      Given 4 researchers, each with a project of 40 spheroid images of 288 by 224 pixels
       When their batches go through the queue, alternating with 4 clients sending the same images to the inference server, 2 rounds each
       Then per job, the worker, the API and PostgreSQL together spend at most 40% of the CPU the inference server spends
 
@@ -20,6 +22,5 @@ Feature: The queue and the server add little to what the model costs
 
     @perf
     Scenario: Four researchers through the queue get nearly what four clients get from the inference server directly
-      Given 4 researchers, each with a project of 40 spheroid images of 288 by 224 pixels
       When their batches go through the queue, alternating with 4 clients sending the same images to the inference server, 3 rounds each
       Then the researchers get at least 90% of the direct clients' throughput

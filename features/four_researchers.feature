@@ -38,9 +38,9 @@ Feature: Four researchers share the service at once
   Rule: a burst of requests waits briefly for the database, and never hangs
 
     @parallel
-    Scenario: Two hundred requests at once while the database holds up all fifty connections
+    Scenario: Two hundred requests at once while the database is held up
       Given a researcher with a project of 2 spheroid images
-      When 200 requests from the researcher, good, bad and failing ones, arrive while the database holds up every connection
+      When 200 requests from the researcher, good, bad and failing ones, arrive while the database is held up
       Then every request is answered, with what was asked or with "busy" and a time to retry
-      And those that found every connection taken were told "busy"
-      And afterwards every database connection is back in the pool, idle
+      And those the service had no room for were told "busy"
+      And afterwards the service has all its database connections free again

@@ -31,7 +31,7 @@ Feature: The inference server runs four researchers' images side by side
 
     @failure
     Scenario: Running out of memory during a four-user run fails no request
-      Given an inference server that will run out of memory on its next 3 forward passes
+      Given an inference server that will run out of memory on the next 3 images it computes
       When 4 users send 40 images at the same moment
       Then every image is segmented
       And the lanes allowed dropped to 2 and came back to 4 after a quiet period
@@ -41,8 +41,8 @@ Feature: The inference server runs four researchers' images side by side
     @failure
     Scenario: A request past its deadline times out, and the next ones are served
       Given an inference server that answers within 1 second or not at all
-      And its next forward pass will take 3 seconds
-      When an image is sent to it, and 4 more together once the slow pass is over
+      And the next image it computes will take 3 seconds
+      When an image is sent to it, and 4 more together once the slow one is done
       Then the first request ends with the error "timeout"
       And the next 4 are segmented, on all 4 lanes
 

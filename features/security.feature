@@ -64,7 +64,7 @@ Feature: Each researcher's work is their own, and bad requests change nothing
 
     @security
     Scenario: Names with markup, SQL or folders in them are stored and shown as plain text
-      Given a researcher with a project of 1 spheroid images
+      Given a researcher with a project of one spheroid image
       When the researcher names a project "<script>alert(1)</script>'; DROP TABLE projects; --" and uploads an image named "../../etc/passwd.png"
       Then the project is listed with exactly that name
       And the image is stored as "passwd.png"
@@ -74,6 +74,6 @@ Feature: Each researcher's work is their own, and bad requests change nothing
 
     @security
     Scenario: Requests without a valid token are refused, the event stream included
-      Given a researcher with a project of 1 spheroid images
+      Given a researcher with a project of one spheroid image
       When someone without a valid token asks for the researcher's project, images and events
       Then every request is refused with the error "unauthorized"

@@ -45,7 +45,10 @@ Feature: Researchers work in the web page
 
     Scenario: A researcher works the page without the mouse
       Given a researcher with an account and a project, and 2 spheroid images on disk
-      When the researcher signs in, uploads the images, segments them and opens the viewer using only the keyboard
+      When the researcher signs in using only the keyboard
+      And uploads the images using only the keyboard
+      And segments them using only the keyboard
+      And opens the viewer on the first image using only the keyboard
       Then the viewer shows the image with its outlines drawn, and the keyboard focus is in the viewer
 
     Scenario: axe-core finds no serious or critical accessibility problem

@@ -101,7 +101,7 @@ def step_gpu_plot(context):
 # ------------------------------------------------------------------ out of memory
 
 
-@given("an inference server that will run out of memory on its next {n:d} forward passes")
+@given("an inference server that will run out of memory on the next {n:d} images it computes")
 async def step_oom_server(context, n: int):
     server = serving.own_inference_server(context, ENABLE_FAULT_INJECTION="1", RECOVER_AFTER=str(serving.OOM_RECOVER_AFTER_S), MAX_BATCH="2")
     await server.arm_faults(oom=n)
@@ -136,12 +136,12 @@ def step_deadline_server(context, seconds: int):
     serving.own_inference_server(context, ENABLE_FAULT_INJECTION="1", REQUEST_TIMEOUT=str(seconds), LANES="4", MAX_BATCH="1")
 
 
-@given("its next forward pass will take {seconds:d} seconds")
+@given("the next image it computes will take {seconds:d} seconds")
 async def step_slow_pass(context, seconds: int):
     await serving.inference_server(context).arm_faults(delay_ms=seconds * 1000, count=1)
 
 
-@when("an image is sent to it, and {n:d} more together once the slow pass is over")
+@when("an image is sent to it, and {n:d} more together once the slow one is done")
 async def step_one_then_more(context, n: int):
     server = serving.inference_server(context)
     context.state.first = await server.segment("unet", misuse.spheroid_png())

@@ -9,7 +9,7 @@ from harness.measure.metrics import pool_state
 from harness.report.attach import measured
 
 
-@when("{n:d} requests from the researcher, good, bad and failing ones, arrive while the database holds up every connection")
+@when("{n:d} requests from the researcher, good, bad and failing ones, arrive while the database is held up")
 async def step_burst(context, n: int):
     context.state.burst = await halts.burst_while_database_held_up(context, context.state.researchers[0], n)
 
@@ -21,12 +21,12 @@ def step_all_answered(context):
     assert not unexpected, f"answers other than what was asked or busy: {unexpected}"
 
 
-@then('those that found every connection taken were told "busy"')
+@then('those the service had no room for were told "busy"')
 def step_some_busy(context):
     assert context.state.outcomes["busy"] >= 1, f"the pool never ran out: {dict(context.state.outcomes)}"
 
 
-@then("afterwards every database connection is back in the pool, idle")
+@then("afterwards the service has all its database connections free again")
 async def step_pool_idle(context):
     pool = await pool_state(context.http, context.system.api_at(context.state.researchers[0].api.base_url).address)
     measured("database pool after the burst", dict(context.state.outcomes) | pool)

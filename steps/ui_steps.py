@@ -92,9 +92,24 @@ async def step_tab_offline(context):
     await page.wait_for_progress("batch completed")
 
 
-@when("the researcher signs in, uploads the images, segments them and opens the viewer using only the keyboard")
-async def step_keyboard_only(context):
-    context.state.viewed = await sessions.keyboard_session(context, context.state.page, context.state.researchers[0], context.state.files)
+@when("the researcher signs in using only the keyboard")
+async def step_keyboard_sign_in(context):
+    await context.state.page.sign_in_by_keyboard(context.state.researchers[0].name)
+
+
+@when("uploads the images using only the keyboard")
+async def step_keyboard_upload(context):
+    await sessions.upload_by_keyboard(context.state.page, context.state.researchers[0], context.state.files)
+
+
+@when("segments them using only the keyboard")
+async def step_keyboard_segment(context):
+    await sessions.segment_by_keyboard(context.state.page)
+
+
+@when("opens the viewer on the first image using only the keyboard")
+async def step_keyboard_viewer_open(context):
+    context.state.viewed = await sessions.open_first_image_by_keyboard(context.state.page, context.state.researchers[0])
 
 
 @when("axe-core scans the sign-in view, the workspace while a batch of {count:d} images runs, and the viewer")

@@ -20,20 +20,22 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from playwright.async_api import expect
+
+from harness.browser.keyboard import ByKeyboard
 from harness.researchers.actors import PASSWORD
+from harness.waiting import async_wait_until
 from system.contract import PAGE_RETRY_MAX_MS
 
 # A browser action on a page that works takes well under this; past it the page is stuck.
 PAGE_TIMEOUT_MS = 120_000
 # The page retries a lost socket after at most this long (the contract's; the page is filled from it).
 PAGE_RETRY_MAX_S = PAGE_RETRY_MAX_MS / 1000
-# Tab presses to reach a control before the harness calls it unreachable by keyboard.
-MAX_TABS = 60
 AXE_IMPACTS_THAT_FAIL = ("serious", "critical")
 
 
 @dataclass
-class ResearcherPage:
+class ResearcherPage(ByKeyboard):
     browser_context: object  # playwright BrowserContext (behave's context is another thing)
     page: object  # playwright Page
     label: str = "researcher"
@@ -118,10 +120,15 @@ class ResearcherPage:
     async def project_title(self) -> str:
         """The active project's name (the workspace's heading)."""
         await self.projects_list().get_by_role("listitem").first.wait_for()
-        return (await self.page.locator("#project-title").text_content()).strip()
+        return (await self.project_heading().text_content()).strip()
+
+    def project_heading(self):
+        """The workspace's heading: the active project's name."""
+        return self.page.get_by_role("region", name="Workspace").get_by_role("heading", level=2)
 
     async def markup_inside_title(self) -> int:
-        return await self.page.locator("#project-title *").count()
+        """Elements inside the project's heading (a name shown as text has none)."""
+        return await self.project_heading().locator("*").count()
 
     async def upload(self, files: list[Path]) -> None:
         """Choose ``files`` in the file chooser the "Images" field opens, and upload them."""
@@ -140,7 +147,7 @@ class ResearcherPage:
         return self.page.get_by_role("table", name="Images").locator("tbody tr")
 
     async def wait_rows(self, n: int) -> None:
-        await self.page.wait_for_function("(n) => document.querySelectorAll('#images tbody tr').length === n", arg=n)
+        await expect(self.image_rows()).to_have_count(n, timeout=PAGE_TIMEOUT_MS)
 
     async def rows(self) -> list[dict]:
         """The "Images" table as the researcher reads it: file, size, status, spheroid count."""
@@ -162,7 +169,7 @@ class ResearcherPage:
 
     async def batch_id(self) -> int:
         bar = self.progressbar()
-        await self.page.wait_for_function("() => document.querySelector('#progress').dataset.batchId !== undefined")
+        await expect(bar).to_have_attribute("data-batch-id", re.compile(r"^\d+$"), timeout=PAGE_TIMEOUT_MS)
         return int(await bar.get_attribute("data-batch-id"))
 
     def progressbar(self):
@@ -174,18 +181,20 @@ class ResearcherPage:
         return int(await bar.get_attribute("aria-valuenow")), int(await bar.get_attribute("aria-valuemax"))
 
     async def progress_text(self) -> str:
-        return (await self.page.locator("#batch-status").text_content()).strip()
+        return (await self.batch_status().text_content()).strip()
+
+    def batch_status(self):
+        return self.page.get_by_role("status", name="Batch status")
 
     async def wait_for_progress(self, text: str, timeout_s: float = PAGE_TIMEOUT_MS / 1000) -> None:
         """Until the batch's status line says ``text`` (failing at once if the page's events break their order)."""
-        await self.unless_broken(self.page.locator("#batch-status").filter(has_text=text).wait_for(timeout=timeout_s * 1000),
+        await self.unless_broken(self.batch_status().filter(has_text=text).wait_for(timeout=timeout_s * 1000),
                                  f"the page's batch status to say {text!r}")
 
     async def wait_all_rows(self, status: str, timeout_s: float) -> None:
-        await self.page.wait_for_function(
-            "(s) => { const rows = [...document.querySelectorAll('#images tbody tr')];"
-            " return rows.length > 0 && rows.every(r => r.cells[2].textContent.trim() === s && r.cells[3].textContent.trim() !== ''); }",
-            arg=status, timeout=timeout_s * 1000)
+        """Until every row of the "Images" table has ``status`` and a spheroid count."""
+        await async_wait_until(self.rows, until=lambda rows: bool(rows) and all(r["status"] == status and r["spheroids"] for r in rows),
+                               timeout=timeout_s, interval=0.1, describe=f"every image's row to say {status!r} with a spheroid count")
 
     # ------------------------------------------------------------ results
     async def open_viewer(self, filename: str) -> None:
@@ -217,49 +226,6 @@ class ResearcherPage:
             raise AssertionError(f"the download failed: {failure}")
         with open(await download.path(), encoding="utf-8", newline="") as f:  # noqa: ASYNC230 - a small local file
             return list(csv.DictReader(f))
-
-    # ------------------------------------------------------------ keyboard
-    async def tab_to(self, locator) -> None:
-        """Press Tab until ``locator`` has the focus; fails if it is not reached within ``MAX_TABS`` presses."""
-        for _ in range(MAX_TABS):
-            if await locator.evaluate("el => el === document.activeElement"):
-                return
-            await self.page.keyboard.press("Tab")
-        described = await locator.evaluate("el => el.outerHTML.slice(0, 120)")
-        raise AssertionError(f"{MAX_TABS} presses of Tab never reached {described}")
-
-    async def press_on(self, locator, key: str) -> None:
-        await self.tab_to(locator)
-        await self.page.keyboard.press(key)
-
-    async def type_into(self, locator, text: str) -> None:
-        await self.tab_to(locator)
-        await self.page.keyboard.type(text)
-
-    async def sign_in_by_keyboard(self, username: str, password: str = PASSWORD) -> None:
-        await self.type_into(self.page.get_by_role("textbox", name="Username"), username)
-        await self.type_into(self.page.get_by_label("Password"), password)
-        await self.page.keyboard.press("Enter")
-        await self.wait_connection("live")
-
-    async def upload_by_keyboard(self, files: list[Path]) -> None:
-        before = await self.image_rows().count()
-        async with self.page.expect_file_chooser() as chooser:
-            await self.press_on(self.file_field(), "Space")
-        await (await chooser.value).set_files([str(f) for f in files])
-        await self.press_on(self.page.get_by_role("button", name="Upload"), "Enter")
-        await self.wait_rows(before + len(files))
-
-    async def segment_by_keyboard(self) -> int:
-        await self.press_on(self.page.get_by_role("button", name="Segment all images"), "Enter")
-        return await self.batch_id()
-
-    async def open_viewer_by_keyboard(self, filename: str) -> None:
-        await self.press_on(self.page.get_by_role("button", name=f"View {filename}", exact=True), "Enter")
-        await self.outlines(filename).wait_for()
-
-    async def focus_is_in_viewer(self) -> bool:
-        return await self.page.evaluate("document.getElementById('viewer').contains(document.activeElement)")
 
     # ------------------------------------------------------------ evidence
     async def accessibility_scan(self) -> dict:

@@ -142,14 +142,22 @@ async def account_with_files(context, count: int) -> tuple[Researcher, dict[Path
     return researcher, image_files(context, "keyboard", count)
 
 
-async def keyboard_session(context, page: ResearcherPage, researcher: Researcher, files: dict[Path, synthetic.Sample]) -> str:
-    """Sign in, upload, segment and open a viewer with the keyboard alone; returns the file viewed."""
-    await page.sign_in_by_keyboard(researcher.name)
+# ---------------------------------------------------------------- the keyboard alone
+async def upload_by_keyboard(page: ResearcherPage, researcher: Researcher, files: dict[Path, synthetic.Sample]) -> None:
+    """Upload ``files`` with the keyboard; the researcher then knows them as their images."""
     await page.upload_by_keyboard(list(files))
     await researcher.adopt({path.name: sample for path, sample in files.items()})
+
+
+async def segment_by_keyboard(page: ResearcherPage) -> None:
+    """Start the batch with the keyboard, and wait until the page shows every image done."""
     await page.segment_by_keyboard()
     await page.wait_for_progress("batch completed", timeout_s=BATCH_TIMEOUT_S)
     await page.wait_all_rows("succeeded", timeout_s=BATCH_TIMEOUT_S)
+
+
+async def open_first_image_by_keyboard(page: ResearcherPage, researcher: Researcher) -> str:
+    """Open the viewer on the researcher's first image with the keyboard; returns its file name."""
     filename = researcher.images[0].filename
     await page.open_viewer_by_keyboard(filename)
     return filename

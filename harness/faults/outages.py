@@ -11,9 +11,10 @@ researchers observed.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Awaitable, Callable
+
+import asyncpg
 
 from harness.clients.inference import InferenceClient
 from harness.faults.halts import freeze, resume
@@ -58,16 +59,23 @@ async def freeze_a_worker_past_its_lease(context, researcher: Researcher, batch:
     return victim, held
 
 
-_DROPPED = re.compile(r"job (\d+): (lease lost|the lease was taken over)")
+async def results_dropped_by(database_url: str, worker: ManagedProcess, jobs: set[int], bound_s: float) -> set[int]:
+    """Until the woken ``worker``'s heartbeat (docs/api.md, "What a worker holds") names none of ``jobs``;
+    returns those it let go.  Its last heartbeat before the freeze still named them; one written since it
+    woke that leaves them out says it dropped what it held instead of storing it."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        async def heartbeat() -> tuple:
+            row = await conn.fetchrow("SELECT last_seen, holding FROM workers WHERE name = $1", worker.name)
+            return (row["last_seen"], set(row["holding"])) if row else (None, set(jobs))
 
-
-async def results_dropped_by(worker: ManagedProcess, jobs: set[int], bound_s: float) -> set[int]:
-    """Until the worker's log says it dropped what it held for each of ``jobs``; returns those it named."""
-    def named() -> set[int]:
-        return {int(m.group(1)) for m in _DROPPED.finditer(worker.log_path.read_text(errors="replace"))} & jobs
-
-    return await async_wait_until(named, until=lambda found: found == jobs, timeout=bound_s, interval=0.1,
-                                  describe=f"{worker.name} to say it left jobs {sorted(jobs)} to their new holder")
+        frozen_seen, _ = await heartbeat()
+        seen, holding = await async_wait_until(
+            heartbeat, until=lambda s: s[0] is not None and s[0] != frozen_seen and not s[1] & jobs, timeout=bound_s, interval=0.1,
+            describe=f"{worker.name}, woken, to report that it no longer holds jobs {sorted(jobs)} (seen: last heartbeat, holding)")
+        return jobs - holding
+    finally:
+        await conn.close()
 
 
 async def inference_restarts(context) -> FaultWindow:

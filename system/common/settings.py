@@ -113,6 +113,11 @@ def from_args(cls: type[T], p: argparse.ArgumentParser, argv: list[str] | None =
     return settings
 
 
+def parse(cls: type[T], prog: str, description: str, argv: list[str] | None = None) -> T:
+    """A process's settings from its command line and environment (``python -m <prog> --help`` lists them)."""
+    return from_args(cls, parser(cls, prog, description), argv)
+
+
 def to_env(settings: Any) -> dict[str, str]:
     """The environment that gives a process exactly these settings (switches off are left out)."""
     env = {}

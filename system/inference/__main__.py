@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 
 from ..common.serve import serve_app, setup_logging
-from ..common.settings import from_args, parser
+from ..common.settings import parse
 from .server import create_app
 from .settings import InferenceSettings
 
 
 def parse_args(argv: list[str] | None = None) -> InferenceSettings:
-    p = parser(InferenceSettings, "python -m system.inference", "Segmentation inference server (docs/api.md section 2).")
-    return from_args(InferenceSettings, p, argv)
+    return parse(InferenceSettings, "python -m system.inference", "Segmentation inference server (docs/api.md section 2).", argv)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 
 from ..common.serve import serve_app, setup_logging
-from ..common.settings import from_args, parser
+from ..common.settings import parse
 from .app import create_app
 from .config import QueueSettings
 
 
 def parse_args(argv: list[str] | None = None) -> QueueSettings:
-    p = parser(QueueSettings, "python -m system.queue", "Segmentation queue API (docs/api.md section 1).")
-    return from_args(QueueSettings, p, argv)
+    return parse(QueueSettings, "python -m system.queue", "Segmentation queue API (docs/api.md section 1).", argv)
 
 
 def main(argv: list[str] | None = None) -> None:

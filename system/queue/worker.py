@@ -46,7 +46,7 @@ import aiohttp
 import asyncpg
 
 from ..common.serve import setup_logging, stop_signal
-from ..common.settings import from_args, parser
+from ..common.settings import parse
 from ..contract import MAX_WRITE_BACKOFF_S
 from . import jobstore
 from .circuit import CLOSED, Circuit
@@ -341,8 +341,7 @@ class Worker:
 
 
 def parse_args(argv: list[str] | None = None) -> WorkerSettings:
-    p = parser(WorkerSettings, "python -m system.queue.worker", "Segmentation queue worker (docs/api.md section 3).")
-    return from_args(WorkerSettings, p, argv)
+    return parse(WorkerSettings, "python -m system.queue.worker", "Segmentation queue worker (docs/api.md section 3).", argv)
 
 
 def main(argv: list[str] | None = None) -> None:

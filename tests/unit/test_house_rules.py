@@ -309,3 +309,27 @@ def test_the_harness_imports_by_full_name(path: Path):
     """A relative import is invisible to the room rules above and breaks silently when a module moves."""
     relative = [node.lineno for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.ImportFrom) and node.level]
     assert not relative, f"{path.relative_to(ROOT)} imports relatively at lines {relative}; write harness.<room>.<module>"
+
+
+# ---------------------------------------------------------------- the feature files as a product owner reads them
+FEATURE_FILES = sorted((ROOT / "features").glob("*.feature"))
+
+
+@pytest.mark.parametrize("path", FEATURE_FILES, ids=lambda p: p.name)
+def test_a_given_that_opens_every_scenario_is_a_background(path: Path):
+    from behave.parser import parse_file
+
+    feature = parse_file(str(path))
+    # an outline counts once, not once per example
+    groups = [("the feature", [*feature.scenarios, *(s for rule in feature.rules for s in rule.scenarios)])]
+    groups += [(f"the rule '{rule.name}'", rule.scenarios) for rule in feature.rules]
+    for where, scenarios in groups:
+        firsts = {(s.steps[0].keyword, s.steps[0].name) for s in scenarios if s.steps}
+        if len(scenarios) > 1 and len(firsts) == 1 and next(iter(firsts))[0] == "Given":
+            raise AssertionError(f"{path.name}: every scenario of {where} opens with 'Given {next(iter(firsts))[1]}'; make it a Background")
+
+
+@pytest.mark.parametrize("path", FEATURE_FILES, ids=lambda p: p.name)
+def test_one_is_not_plural(path: Path):
+    wrong = [line for line in path.read_text().splitlines() if re.search(r"\b1 [\w ]*?images\b", line)]
+    assert not wrong, f"{path.name}: say 'one ... image': {wrong}"
