@@ -72,7 +72,7 @@ SHARD_TIMINGS = ROOT / "scripts" / "feature_seconds.json"  # committed: every ma
 # read by scripts/behave_with.py, which then runs behave from the project root.)
 SHARD_INI = """[behave]
 format = allure
-    {stdout_format}
+default_format = {stdout_format}
 outfiles = {out}/allure-results
 show_skipped = true
 show_timings = true
@@ -82,6 +82,8 @@ junit_directory = {out}/junit
 
 [behave.formatters]
 allure = harness.report.formatter:AllureFormatter
+terminal = harness.report.terminal:SelectedPrettyFormatter
+terminal-plain = harness.report.terminal:SelectedPlainFormatter
 
 [behave.userdata]
 AllureFormatter.hide_excluded = true
@@ -181,7 +183,7 @@ def run_shards(shards: list[Shard], work: Path, behave_args: list[str]) -> list[
         out = work / f"shard-{shard.index}"
         out.mkdir(parents=True)
         log = (out / "behave.log").open("w")
-        command = behave_command(shard.features, out, behave_args, "plain")
+        command = behave_command(shard.features, out, behave_args, "terminal-plain")
         running.append((shard, subprocess.Popen(command, cwd=ROOT, env=environment(out), stdout=log, stderr=subprocess.STDOUT),
                         time.monotonic(), log))
     codes = []
@@ -300,7 +302,7 @@ def main() -> int:
         if alone:
             out = work / "alone"
             out.mkdir(parents=True)  # the first folder of this run when no feature shares the machine
-            codes.append(subprocess.run(behave_command(alone, out, behave_args, "pretty"), cwd=ROOT, env=environment(out)).returncode)
+            codes.append(subprocess.run(behave_command(alone, out, behave_args, "terminal"), cwd=ROOT, env=environment(out)).returncode)
             parts.append(out)
         merge(parts, args.results, args.junit, args.measured)
         args.timings.parent.mkdir(parents=True, exist_ok=True)

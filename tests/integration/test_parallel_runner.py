@@ -47,7 +47,7 @@ def test_two_processes_report_what_one_reports(tmp_path):
     serial = tmp_path / "serial"
     serial.mkdir()
     features = [parallel.FeatureFile(f, 0, False) for f in FEATURES]
-    done = subprocess.run(parallel.behave_command(features, serial, [], "plain"), cwd=parallel.ROOT, env=parallel.environment(serial),
+    done = subprocess.run(parallel.behave_command(features, serial, [], "terminal-plain"), cwd=parallel.ROOT, env=parallel.environment(serial),
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:]
 
