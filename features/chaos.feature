@@ -34,6 +34,14 @@ Feature: Ordinary faults lose nothing
       And the events reached the researchers within a second of the change they report
       And work resumed within the time the service's own settings promise
 
+    Scenario: The database turns read-only for a while as four researchers work
+      When they all segment their projects and the database turns read-only for half a job's lease while the jobs run
+      Then every job succeeds at its first attempt, exactly once
+      And no image was left claimed by a worker that was not working on it
+      And no finished work was done again
+      And changes asked for while the database was read-only were told "unavailable", with a time to retry
+      And work resumed within the time the service's own settings promise
+
   Rule: the inference server may restart; its jobs wait for it instead of failing
 
     Scenario: The inference server is killed and started again while four researchers work

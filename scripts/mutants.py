@@ -126,6 +126,10 @@ DEFECTS = (
     Defect("labels too faint to read", "no serious accessibility violation", (
         ("web/index.html", "--muted: #4a4a52;", "--muted: #b4b4bc;"),),
         "web_page.feature", "axe-core finds no serious"),
+    Defect("a read-only database is a bug", "a database that cannot take the work now is unavailable; nothing is charged", (
+        ("queue/db.py", "CANNOT_TAKE_IT_NOW = (asyncpg.ReadOnlySQLTransactionError, asyncpg.InsufficientResourcesError)",
+         "CANNOT_TAKE_IT_NOW = ()"),),
+        "chaos.feature", "turns read-only"),
 )
 
 

@@ -11,6 +11,7 @@ researchers observed.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
@@ -18,6 +19,7 @@ import asyncpg
 
 from harness.clients.inference import InferenceClient
 from harness.faults.halts import freeze, resume
+from harness.faults.injector import database_read_only as database_read_only_for_everyone
 from harness.faults.injector import terminate_every_connection
 from harness.faults.recovery import MID_RUN_SUCCESSES, back_to_full_strength, recovery_bound_s, succeeded
 from harness.faults.window import FaultWindow, during
@@ -31,6 +33,20 @@ from system.queue.queries import q
 async def database_restarts(context, mode: str) -> FaultWindow:
     window = FaultWindow(f"PostgreSQL {'crashes' if mode == 'immediate' else 'restarts'} ({mode} shutdown, then start)")
     await during(window, context.state.researchers, lambda: context.database.restart(mode))
+    return window
+
+
+async def database_read_only(context) -> FaultWindow:
+    """Every transaction read-only for half a job's lease: writes are refused, reads answered, and no lease
+    (renewed every third of it) can run out meanwhile, so whatever the service does wrong shows as a charge."""
+    seconds = context.system.config.worker.lease_s / 2
+
+    async def hold() -> None:
+        async with database_read_only_for_everyone(context.system.direct_database_url):
+            await asyncio.sleep(seconds)
+
+    window = FaultWindow(f"PostgreSQL read-only for {seconds:g} s (ALTER SYSTEM SET default_transaction_read_only)", writes=True)
+    await during(window, context.state.researchers, lambda: asyncio.run(hold()))  # in the fault's own thread and loop
     return window
 
 
@@ -178,6 +194,7 @@ FAULTS: dict[str, Callable[..., Awaitable[FaultWindow]]] = {
     "the database restarts": lambda context: database_restarts(context, "fast"),
     "the database crashes": lambda context: database_restarts(context, "immediate"),
     "every database connection is dropped": every_connection_dropped,
+    "the database turns read-only for half a job's lease": database_read_only,
     "the inference server is killed and started again": inference_restarts,
     "the API process sending their events is killed and started again": api_restarts,
     "the inference server hangs for twice a job's lease": inference_hangs,
@@ -195,6 +212,8 @@ def cannot_inject(context, fault: str) -> str | None:
     """Why ``fault`` cannot be put into this run (None when it can)."""
     if fault in ("the database restarts", "the database crashes") and context.database.restart is None:
         return f"the {context.database.strategy} PostgreSQL is not the harness's to restart"
+    if "read-only" in fault and context.database.strategy == "external":
+        return "making an external PostgreSQL read-only (ALTER SYSTEM) is not the harness's to do"
     if fault in NETWORK_FAULTS and not hasattr(context, "proxies"):
         return "this system reaches its database and inference server directly; network faults need a feature tagged @network"
     return None

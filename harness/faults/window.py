@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,18 +36,22 @@ class FaultWindow:
     requests: list[Attempt] = field(default_factory=list)
     readiness: list[Attempt] = field(default_factory=list)  # GET /ready meanwhile
     terminated: int = 0  # connections a termination fault ended
+    writes: bool = False  # the clients meanwhile make something (a project) instead of reading their queue
 
     def unavailable_answers(self) -> list[Attempt]:
         return [p for p in self.requests if p.status == 503 and p.code == "unavailable"]
 
 
 async def _try_api(researcher: Researcher, window: FaultWindow, until: asyncio.Event) -> None:
-    """Ask for the researcher's queue, and whether the service is ready, back to back, until the fault is over."""
+    """Ask for the researcher's queue (or create a project, when the fault is about writes), and whether the
+    service is ready, back to back, until the fault is over."""
+    tries = itertools.count(1)
     while not until.is_set():
-        for path, into in (("/api/queue", window.requests), ("/ready", window.readiness)):
+        ask = ("POST", "/api/projects", {"name": f"made during the fault {next(tries)}"}) if window.writes else ("GET", "/api/queue", None)
+        for (method, path, body), into in ((ask, window.requests), (("GET", "/ready", None), window.readiness)):
             sent = time.time()
             try:
-                answer: ApiResponse = await researcher.api.request("GET", path)
+                answer: ApiResponse = await researcher.api.request(method, path, json=body)
                 into.append(Attempt(sent, time.time(), answer.status, answer.error_code, answer.headers.get("Retry-After")))
             except Exception as exc:  # no answer at all is what the check must see, not a crash of the probe
                 into.append(Attempt(sent, time.time(), None, None, None, f"{type(exc).__name__}: {exc}"))

@@ -102,6 +102,17 @@ async def segmentation_statuses(researchers: list[Researcher]) -> list[str | Non
     return statuses
 
 
+def told_unavailable(attempts: list, bound_s: float) -> None:
+    """Requests made during an outage: each answered as usual (2xx) or 503 ``unavailable`` with ``Retry-After``,
+    at least one of them the latter, and none waited longer than ``bound_s`` (the pool's own wait)."""
+    wrong = [a for a in attempts if not (a.status is not None and 200 <= a.status < 300)
+             and not (a.status == 503 and a.code == "unavailable" and a.retry_after)]
+    assert attempts and not wrong, f"answers other than success or 503 unavailable with Retry-After: {wrong[:5]}"
+    unavailable = [a for a in attempts if a.status == 503]
+    assert unavailable, f"no request met the outage ({len(attempts)} requests, all answered as usual)"
+    assert max(a.seconds for a in attempts) <= bound_s, f"a request waited {max(a.seconds for a in attempts):.1f} s, more than {bound_s:g} s"
+
+
 def described(answer) -> str:
     """An answer as a failure message shows it: the status and the JSON, or what kind of bytes came."""
     if isinstance(answer.body, (bytes, bytearray)):

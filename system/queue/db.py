@@ -3,7 +3,9 @@
 A request waits at most ``acquire_timeout`` seconds for a connection; past that
 it gets 503 ``busy`` with ``Retry-After`` instead of hanging.  A database that
 cannot be reached (refused, reset, shut down, not answering within the
-command timeout) gives 503 ``unavailable`` with ``Retry-After``, never a 500.
+command timeout, the connection lost between two statements) or cannot take
+the work now (read-only, disk full, out of memory) gives 503 ``unavailable``
+with ``Retry-After``, never a 500.
 Connections go back to the pool when the request ends, whatever happened.
 """
 
@@ -68,6 +70,27 @@ UNREACHABLE = (
 )
 
 
+# The database answers but cannot take the work now: it is read-only (an operator's
+# default_transaction_read_only, a standby being promoted) or out of a resource (class 53: disk
+# full, out of memory, too many connections).  Not the request's fault either: 503 unavailable,
+# and a worker keeps its result until the database takes it.  The connection itself is fine.
+CANNOT_TAKE_IT_NOW = (asyncpg.ReadOnlySQLTransactionError, asyncpg.InsufficientResourcesError)
+# asyncpg's words for a connection that went away between two statements of one unit of work
+# (it raises a bare InterfaceError then, the same class as a misuse of the API).
+_LOST_BETWEEN_STATEMENTS = ("connection is closed", "released back to the pool", "connection was closed")
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """The connection is gone (refused, reset, ended by the server, or found closed between two statements)."""
+    return isinstance(exc, UNREACHABLE) or (isinstance(exc, asyncpg.InterfaceError)
+                                            and any(words in str(exc) for words in _LOST_BETWEEN_STATEMENTS))
+
+
+def database_away(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot take the work now (503 unavailable), not that the work is wrong."""
+    return connection_lost(exc) or isinstance(exc, CANNOT_TAKE_IT_NOW)
+
+
 def busy() -> ApiError:
     return ApiError(503, "busy", "every database connection is in use; try again shortly", {"Retry-After": str(RETRY_AFTER_S)})
 
@@ -130,9 +153,12 @@ class Database:
             raise unavailable() from None
         try:
             yield conn
-        except UNREACHABLE:
-            with contextlib.suppress(asyncpg.InterfaceError):  # the pool may have let go of it already
-                conn.terminate()  # broken: the pool must open a new one, never hand this out again
+        except Exception as exc:
+            if not database_away(exc):
+                raise  # a bug stays a 500, logged, so it gets fixed
+            if connection_lost(exc):
+                with contextlib.suppress(asyncpg.InterfaceError):  # the pool may have let go of it already
+                    conn.terminate()  # broken: the pool must open a new one, never hand this out again
             raise unavailable() from None
         finally:
             # Without an explicit timeout asyncpg would reuse the (short) acquire

@@ -20,8 +20,9 @@ attempt:
 - the inference server unreachable, overloaded or past its deadline: the job
   keeps its lease and is tried again, spaced by the circuit breaker
   (``circuit.py``), which also stops new claims until a probe succeeds;
-- the database away while a result (or a failure) is to be written: the worker
-  keeps it and writes it again, backing off, for as long as its lease is valid.
+- the database away, read-only or out of disk while a result (or a failure) is
+  to be written: the worker keeps it and writes it again, backing off, for as
+  long as its lease is valid.
 
 Only what the job itself causes (an image the model refuses, a server error)
 counts as a failed attempt.  A job whose lease was lost (this worker was too
@@ -51,7 +52,7 @@ from ..contract import MAX_WRITE_BACKOFF_S
 from . import jobstore
 from .circuit import CLOSED, Circuit
 from .config import WorkerSettings
-from .db import UNREACHABLE, pool_settings
+from .db import UNREACHABLE, database_away, pool_settings
 from .listener import Listener
 from .queries import migrate, q
 
@@ -279,7 +280,9 @@ class Worker:
             try:
                 async with self.pool.acquire() as conn:
                     return await write(conn)
-            except (*UNREACHABLE, asyncpg.InterfaceError) as exc:
+            except Exception as exc:
+                if not database_away(exc):
+                    raise
                 log.warning("job %d: could not write its %s (%r); keeping it and trying again", job.id, what, exc)
             await lease.sleep(backoff)
             backoff = min(backoff * 2, MAX_WRITE_BACKOFF_S)

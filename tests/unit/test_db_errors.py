@@ -135,3 +135,27 @@ async def test_attempts_at_once_are_told_apart(monkeypatch):
     watch = ConnectWatch()
     await asyncio.gather(*(watch.connect() for _ in range(50)))
     assert watch.pending == {} and not watch.database_away()
+
+
+@pytest.mark.parametrize("error", [asyncpg.ReadOnlySQLTransactionError("cannot execute INSERT in a read-only transaction"),
+                                   asyncpg.DiskFullError("could not extend file: No space left on device"),
+                                   asyncpg.OutOfMemoryError("out of memory"), asyncpg.TooManyConnectionsError("too many clients")])
+async def test_a_database_that_cannot_take_the_work_now_is_unavailable_and_keeps_its_connection(error):
+    pool = FakePool()
+    with pytest.raises(ApiError) as caught:
+        await use(Database(pool, 1), error)
+    assert (caught.value.status, caught.value.code) == (503, "unavailable")
+    assert pool.released == [pool.connection] and not pool.connection.terminated  # the connection itself is fine
+
+
+async def test_a_connection_found_closed_between_two_statements_is_unavailable():
+    """asyncpg raises a bare InterfaceError when the connection went away between two statements of one request."""
+    pool = FakePool()
+    with pytest.raises(ApiError) as caught:
+        await use(Database(pool, 1), asyncpg.InterfaceError("cannot call Connection.fetch(): connection has been released back to the pool"))
+    assert caught.value.code == "unavailable" and pool.connection.terminated
+
+
+async def test_a_misuse_of_the_driver_stays_a_bug():
+    with pytest.raises(asyncpg.InterfaceError):
+        await use(Database(FakePool(), 1), asyncpg.InterfaceError("cannot perform operation: another operation is in progress"))
