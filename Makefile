@@ -5,7 +5,7 @@
 # default: the cores, capped by the memory the stacks take; JOBS=1 runs one behave process.
 # SHARD=i/n (acceptance, test, features): this machine runs shard i of n of the feature files (pytest on shard 1);
 # then `make merge-reports SHARDS="dir ..."` merges the machines' reports/ folders into one report and gate.
-.PHONY: setup acceptance test unit integration features lint lock train bench mutants repeat merge-reports shard-timings clean
+.PHONY: setup acceptance test unit integration features lint lock train bench mutants repeat merge-reports shard-timings settings-docs clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -46,6 +46,10 @@ shard-timings: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
+
+# docs/api.md's settings tables, from the settings classes (a unit test says when they differ).
+settings-docs: setup
+	$(PY) scripts/settings_docs.py
 
 # Regenerate requirements.lock from requirements.txt (in a throwaway venv).
 lock:

@@ -13,6 +13,16 @@ Feature: Failures lose nothing
     And the killed worker's jobs were taken up again after their lease ran out
 
   @failure
+  Scenario: A worker told to stop mid-batch hands back what it cannot finish in time, uncharged
+    Given 2 workers are serving the queue
+    And a researcher with a project of 6 spheroid images
+    And the inference server is frozen
+    When the researcher segments the project and a worker holding jobs is told to stop
+    Then that worker left within its grace period, handing back the jobs it held
+    And every job succeeds at its first attempt, exactly once
+    And no image was left claimed by a worker that was not working on it
+
+  @failure
   Scenario: A job that fails every time ends failed, and everyone else's work carries on
     Given 2 researchers, each with a project of 4 spheroid images
     And the first researcher's project also holds an image too small to segment

@@ -94,7 +94,7 @@ def system_of_its_own(context, purpose: str, proxied: bool, config: SystemConfig
     via = f"127.0.0.1:{proxies.database.port}" if proxied else f"{host}:{port}"
     url = admin_url.rsplit("/", 1)[0].replace(f"{host}:{port}", via) + f"/{name}"
     system = SystemUnderTest(url, context.log_dir / purpose,
-                             config or SystemConfig.of(apis=2, lease_s=4.0, retry_backoff_s=0.2, enable_fault_injection=True),
+                             config or SystemConfig.of(apis=2, lease_s=4.0, retry_backoff_s=0.2, shutdown_grace_s=1.0, enable_fault_injection=True),
                              route_inference=proxies.route_inference if proxied else None,
                              direct_database_url=f"{admin_url.rsplit('/', 1)[0]}/{name}")
     try:
@@ -152,7 +152,7 @@ def before_all(context) -> None:
     # Two API processes (researchers' events cross from one to the other),
     # short leases, so a killed worker's jobs come back within seconds, and an
     # inference server that takes injected faults (slow passes) from the chaos features.
-    use_fixture(running_system, context, SystemConfig.of(apis=2, lease_s=4.0, retry_backoff_s=0.2, enable_fault_injection=True))
+    use_fixture(running_system, context, SystemConfig.of(apis=2, lease_s=4.0, retry_backoff_s=0.2, shutdown_grace_s=1.0, enable_fault_injection=True))
     use_fixture(http_session, context)
     use_fixture(browsers, context)
     facts = attach.base_facts() | {

@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # for the annotations only: this module sits below every room
     from harness.browser.pages import ResearcherPage
     from harness.clients.api import ApiResponse
     from harness.clients.inference import InferenceClient
+    from harness.faults.halts import Stopped
     from harness.faults.proxy import FaultProxy
     from harness.faults.window import FaultWindow
     from harness.measure.ledger import SlotLedger
@@ -93,6 +94,7 @@ class ScenarioState:
     victim_jobs: set[int] = field(default_factory=set)  # the jobs it held
     dropped: set[int] = field(default_factory=set)  # results the woken worker dropped
     slow_pass_s: float = 0.0
+    stopped: Stopped | None = None  # a worker told to stop, and how it left
     # --- the browser (ui_steps, harness/browser/)
     pages: list[ResearcherPage] = field(default_factory=list)  # every page opened: screenshots and traces at the end
     page: ResearcherPage | None = None

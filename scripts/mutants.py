@@ -130,6 +130,10 @@ DEFECTS = (
         ("queue/db.py", "CANNOT_TAKE_IT_NOW = (asyncpg.ReadOnlySQLTransactionError, asyncpg.InsufficientResourcesError)",
          "CANNOT_TAKE_IT_NOW = ()"),),
         "chaos.feature", "turns read-only"),
+    Defect("a stopping worker waits for its jobs however long", "a worker told to stop leaves within its grace period, uncharged", (
+        ("queue/worker.py", "                await self._finish_or_hand_back()\n",
+         "                if self.running:\n                    await asyncio.wait(list(self.running))\n"),),
+        "failures.feature", "told to stop"),
 )
 
 

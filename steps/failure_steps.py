@@ -21,6 +21,25 @@ async def step_kill_worker_mid_job(context):
     await r.wait_for_batches(waiting.BATCH_TIMEOUT_S)
 
 
+@when("the researcher segments the project and a worker holding jobs is told to stop")
+async def step_worker_told_to_stop(context):
+    r = context.state.researchers[0]
+    batch = await r.segment()
+    await seeded.wait_for_all_running_slots(context, r, batch)
+    context.state.stopped = await halts.stop_a_worker_holding_jobs(context, r, batch)
+    halts.resume_inference(context)
+    await r.wait_for_batches(waiting.BATCH_TIMEOUT_S)
+
+
+@then("that worker left within its grace period, handing back the jobs it held")
+def step_left_in_time(context):
+    stopped, r = context.state.stopped, context.state.researchers[0]
+    measured("a worker told to stop", {"jobs_held": len(stopped.jobs), "exit_s": round(stopped.seconds, 3), "bound_s": stopped.bound_s})
+    assert stopped.exit_code == 0 and stopped.seconds <= stopped.bound_s, \
+        f"{stopped.worker.name} exited with {stopped.exit_code} after {stopped.seconds:.2f} s (bound {stopped.bound_s:g} s)"
+    checks.handed_back(r, stopped.jobs)
+
+
 @then("every image is segmented exactly once")
 async def step_segmented_exactly_once(context):
     r = context.state.researchers[0]

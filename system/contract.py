@@ -63,6 +63,7 @@ RETRY_AFTER_S = 1
 CIRCUIT_COOLDOWN_S = 0.25  # the inference circuit's first cool-down, doubling with each failed probe ...
 CIRCUIT_MAX_COOLDOWN_S = 2.0  # ... up to this
 MAX_WRITE_BACKOFF_S = 1.0  # the longest a worker waits between tries to write a finished result while the database is away
+SHUTDOWN_CLOSE_S = 5.0  # after its grace period (SHUTDOWN_GRACE_SECONDS) a stopping worker hands back and closes within this
 STATEMENT_TIMEOUT_S = 10.0  # a database statement that has not answered by then is given up (the database is "unavailable")
 
 # ---------------------------------------------------------------- the web page

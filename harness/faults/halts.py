@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import signal
+import time
+from dataclasses import dataclass
+
 from harness.faults.injector import database_held_up
 from harness.researchers.actors import Researcher, everyone
 from harness.researchers.burst import Burst
 from harness.stack.processes import ManagedProcess
 from harness.state import keep_for_scenario
 from harness.waiting import async_wait_until
+from system.contract import SHUTDOWN_CLOSE_S
 
 
 async def kill_a_worker_holding_jobs(context, researcher: Researcher, batch: dict) -> tuple[str, set[int]]:
@@ -21,6 +26,33 @@ async def kill_a_worker_holding_jobs(context, researcher: Researcher, batch: dic
     victim = running[0]["worker"]
     context.system.worker_named(victim).kill()
     return victim, {j["id"] for j in running if j["worker"] == victim}
+
+
+@dataclass
+class Stopped:
+    """A worker told to stop (SIGTERM): what it held, how it left."""
+
+    worker: ManagedProcess
+    jobs: set[int]
+    seconds: float  # from the signal to the process's exit
+    exit_code: int | None
+    bound_s: float  # its grace period and the contract's closing time
+
+
+async def stop_a_worker_holding_jobs(context, researcher: Researcher, batch: dict) -> Stopped:
+    """SIGTERM a worker that holds some of the batch's running jobs, as a supervisor stopping it would, and
+    wait until it has exited (bounded: twice what it may take, so a worker that overstays is measured, not hung)."""
+    jobs = await everyone(researcher.api.job(j) for j in batch["job_ids"])
+    running = [j for j in jobs if j["status"] == "running"]
+    assert running, f"no job of the batch is running: {[j['status'] for j in jobs]}"
+    worker = context.system.worker_named(running[0]["worker"])
+    bound = context.system.config.worker.shutdown_grace_s + SHUTDOWN_CLOSE_S
+    sent = time.monotonic()
+    worker.signal(signal.SIGTERM)
+    await async_wait_until(worker.alive, until=lambda alive: not alive, timeout=2 * bound, interval=0.02,
+                           describe=f"{worker.name} to exit after SIGTERM (it may take {bound:g} s)")
+    return Stopped(worker, {j["id"] for j in running if j["worker"] == worker.name}, time.monotonic() - sent,
+                   worker.proc.returncode, bound)
 
 
 async def burst_while_database_held_up(context, researcher: Researcher, n: int) -> Burst:

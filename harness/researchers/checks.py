@@ -37,7 +37,9 @@ def event_stream(name: str, events: list[dict], own_jobs: set[int]) -> None:
         finals = [k for k in kinds if k in FINAL_EVENTS]
         assert len(finals) == 1 and kinds[-1] == finals[0], f"{name}: job {job_id} events {kinds}"
         middle = kinds[1:-1]
-        assert all(k == "job.started" for k in middle), f"{name}: job {job_id} events {kinds}"
+        # a job handed back by a stopping worker is queued again, and started again
+        assert all(k == "job.started" or (k == "job.queued" and after == "job.started") for k, after in zip(middle, [*middle[1:], None], strict=True)), \
+            f"{name}: job {job_id} events {kinds}"
         assert middle or kinds[-1] == "job.cancelled", f"{name}: job {job_id} ended without starting: {kinds}"
 
 
@@ -100,6 +102,16 @@ async def segmentation_statuses(researchers: list[Researcher]) -> list[str | Non
     for r in researchers:
         statuses += [(img["segmentation"] or {}).get("status") for img in await r.api.images(r.project_id)]
     return statuses
+
+
+def handed_back(researcher: Researcher, jobs: set[int]) -> None:
+    """Each of ``jobs`` was announced queued again because its worker stopped, then started again at the same attempt."""
+    assert jobs, "the stopped worker held no job: the stop missed the work"
+    for job_id in sorted(jobs):
+        events = [e for e in researcher.events.bodies() if e["job_id"] == job_id]
+        requeued = [e for e in events if e["type"] == "job.queued" and e.get("reason") == "worker_stopped"]
+        attempts = [e["attempt"] for e in events if e["type"] == "job.started"]
+        assert len(requeued) == 1 and attempts == [1, 1], f"job {job_id}: handed back {len(requeued)} time(s), started at attempts {attempts}"
 
 
 def told_unavailable(attempts: list, bound_s: float) -> None:

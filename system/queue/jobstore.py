@@ -118,6 +118,18 @@ async def fail_attempt(
     return row["status"]
 
 
+async def hand_back(conn: asyncpg.Connection, job: ClaimedJob) -> bool:
+    """Give ``job`` back uncharged (a stopping worker's); its owner hears ``job.queued`` with the reason.
+    False when the job is no longer this lease's."""
+    async with conn.transaction():
+        row = await conn.fetchrow(q("hand_back_job"), job.id, job.lease_token)
+        if row is None:
+            return False
+        await emit(conn, row["user_id"], [job_event("job.queued", row, "queued", reason="worker_stopped")])
+        await conn.execute(q("notify_jobs"))
+    return True
+
+
 async def requeue_expired(conn: asyncpg.Connection, backoff_s: float) -> int:
     """Take back jobs whose worker stopped renewing its lease (it died); returns how many."""
     count = 0

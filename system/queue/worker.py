@@ -6,7 +6,11 @@ closed; when nothing is claimable, sleep until a NOTIFY on ``paraseg_jobs`` or
 the poll interval.  Beside it, once per poll interval whatever the loop is
 doing, the upkeep: a heartbeat that says what this worker holds (the jobs it
 runs, the claims whose answer it has not read), and taking back expired leases.
-SIGTERM stops claiming and lets running jobs finish.
+SIGTERM stops claiming and lets running jobs finish for at most
+``--shutdown-grace`` seconds; the rest are handed back at once, queued again
+with the attempt not charged (their owner hears ``job.queued``, reason
+``worker_stopped``), and the process exits 0 within the grace period and
+``SHUTDOWN_CLOSE_S`` more.
 
 A claim carries a lease token the worker chose.  When its answer is lost (the
 connection died after the commit), the worker asks the database whether a job
@@ -48,7 +52,7 @@ import asyncpg
 
 from ..common.serve import setup_logging, stop_signal
 from ..common.settings import parse
-from ..contract import MAX_WRITE_BACKOFF_S
+from ..contract import MAX_WRITE_BACKOFF_S, SHUTDOWN_CLOSE_S
 from . import jobstore
 from .circuit import CLOSED, Circuit
 from .config import WorkerSettings
@@ -107,7 +111,7 @@ class Worker:
         self.slots = asyncio.Semaphore(settings.concurrency)
         self.wake = asyncio.Event()
         self.stopping = asyncio.Event()
-        self.running: set[asyncio.Task] = set()
+        self.running: dict[asyncio.Task, jobstore.ClaimedJob] = {}  # each job's task, and the job
         self.held: set[int] = set()  # the jobs this process runs, each holding one of its slots
         self.claiming: set[uuid.UUID] = set()  # lease tokens of claims sent whose answer is not read yet
         self.circuit = Circuit()
@@ -118,7 +122,7 @@ class Worker:
             self.pool = await asyncpg.create_pool(self.settings.database_url, min_size=1, max_size=self.settings.concurrency + 2,
                                                   timeout=self.settings.poll_interval_s * 5,
                                                   max_inactive_connection_lifetime=self.settings.pool_idle_s, **pool_settings())
-            resources.push_async_callback(self.pool.close)
+            resources.push_async_callback(self._close_pool)
             async with self.pool.acquire() as conn:
                 await migrate(conn)
             listener = Listener(self.settings.database_url, JOBS_CHANNEL, lambda _payload: self.wake.set(), on_connected=self.wake.set)
@@ -136,14 +140,37 @@ class Worker:
                 self.stopping.set()
                 self.wake.set()
                 await loop_task
-                if self.running:
-                    await asyncio.wait(self.running)
+                await self._finish_or_hand_back()
                 upkeep.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await upkeep
             with contextlib.suppress(*UNREACHABLE):
                 async with self.pool.acquire() as conn:
                     await conn.execute(q("forget_worker"), self.name)
+
+    async def _finish_or_hand_back(self) -> None:
+        """Let running jobs finish for at most the grace period; hand the rest back, uncharged, at once."""
+        if not self.running:
+            return
+        _, late = await asyncio.wait(list(self.running), timeout=self.settings.shutdown_grace_s)
+        jobs = [self.running[task] for task in late]
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+        handed = 0
+        for job in jobs:
+            try:
+                async with asyncio.timeout(SHUTDOWN_CLOSE_S / 2), self.pool.acquire() as conn:
+                    handed += await jobstore.hand_back(conn, job)
+            except Exception as exc:  # the database away: the job comes back when its lease runs out
+                log.warning("job %d: could not hand it back (%r); it is taken back when its lease runs out", job.id, exc)
+        log.info("stopping: %d job(s) not finished within %g s; %d handed back uncharged", len(jobs), self.settings.shutdown_grace_s, handed)
+
+    async def _close_pool(self) -> None:
+        try:
+            await asyncio.wait_for(self.pool.close(), SHUTDOWN_CLOSE_S / 2)
+        except TimeoutError:
+            self.pool.terminate()  # connections that do not close in time are cut
 
     async def _upkeep(self) -> None:
         """Once per poll interval, also while the claim loop waits for a free slot: the heartbeat, saying
@@ -188,8 +215,8 @@ class Worker:
                 return claimed_any
             claimed_any = True
             task = asyncio.create_task(self._run_job(job, sent), name=f"job-{job.id}")
-            self.running.add(task)
-            task.add_done_callback(self.running.discard)
+            self.running[task] = job
+            task.add_done_callback(lambda done: self.running.pop(done, None))
         return claimed_any
 
     async def _claim(self, sent: float) -> jobstore.ClaimedJob | None:
@@ -244,6 +271,8 @@ class Worker:
         try:
             log.debug("job %d attempt %d/%d (model %s)", job.id, job.attempts, job.max_attempts, job.model)
             try:
+                if job.image is None:  # deleted meanwhile: nothing to ask the inference server, whose circuit it is not
+                    raise JobFailed("image_missing", "the image was deleted")
                 result = await self._infer_until_answered(job, lease)
             except JobFailed as failure:
                 await self._fail(job, lease, failure.code, failure.message)
@@ -320,13 +349,14 @@ class Worker:
             except JobFailed:
                 self.circuit.succeeded()  # it answered; what it said is the job's business
                 raise
+            except BaseException:
+                self.circuit.failed()  # every way out reports, so a probe never leaves the circuit half-open
+                raise
             self.circuit.succeeded()
             return answer
 
     async def _infer(self, job: jobstore.ClaimedJob) -> dict:
         data = job.image  # read by the claim itself
-        if data is None:
-            raise JobFailed("image_missing", "the image was deleted")
         url = f"{next(self.urls)}/v1/models/{job.model}/segment"
         try:
             async with self.http.post(url, params={"threshold": str(job.threshold)}, data=data,
@@ -336,8 +366,9 @@ class Worker:
             raise InferenceUnavailable(f"{url} did not answer ({type(exc).__name__})") from None
         if resp.status == 200:
             return body
-        err = body.get("error", {}) if isinstance(body, dict) else {}
-        code, message = err.get("code", f"http_{resp.status}"), err.get("message", f"inference answered {resp.status}")
+        err = body.get("error") if isinstance(body, dict) else None
+        err = err if isinstance(err, dict) else {}  # an answer not in the contract's shape still gets a clear code
+        code, message = str(err.get("code", f"http_{resp.status}")), str(err.get("message", f"inference answered {resp.status}"))
         if resp.status in (502, 503, 504) and code != "model_unavailable":
             raise InferenceUnavailable(f"{url} answered {resp.status} {code}")
         raise JobFailed(code, message)

@@ -280,7 +280,7 @@ def test_the_settings_tables_in_the_contract_are_the_settings_classes():
     text = (ROOT / "docs" / "api.md").read_text()
     copy = text.split("<!-- settings: made by python -m system.common.settings -->\n", 1)[1].split("\n<!-- /settings -->", 1)[0]
     assert copy.strip() == docs_section().strip(), "docs/api.md's settings tables differ from the settings classes: " \
-        "paste the output of `python -m system.common.settings` between the settings markers"
+        "run `make settings-docs`"
 
 
 SERVICE_ENTRY_POINTS = [ROOT / "system" / "queue" / "__main__.py", ROOT / "system" / "queue" / "worker.py",

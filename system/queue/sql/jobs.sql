@@ -112,6 +112,16 @@ SET status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
 WHERE id = $1 AND status = 'running' AND ($2::uuid IS NULL OR lease_token = $2)
 RETURNING id, batch_id, image_id, project_id, user_id, status;
 
+-- hand_back_job --
+-- A stopping worker gives back a job it could not finish within its grace period: queued again
+-- at once and the attempt not charged, as though it had never been claimed.  No row when $2 is
+-- no longer the job's lease (it was taken over, or it ended meanwhile).
+UPDATE jobs
+SET status = 'queued', attempts = attempts - 1, run_after = now(),
+    slot = NULL, lease_token = NULL, lease_expires_at = NULL
+WHERE id = $1 AND status = 'running' AND lease_token = $2
+RETURNING id, batch_id, image_id, project_id, user_id, status, attempts;
+
 -- expired_leases --
 SELECT id FROM jobs
 WHERE status = 'running' AND lease_expires_at < now()
