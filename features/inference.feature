@@ -46,6 +46,15 @@ Feature: The inference server runs four researchers' images side by side
       Then the first request ends with the error "timeout"
       And the next 4 are segmented, on all 4 lanes
 
+  Rule: a burst of large images is refused before it is read, not held in memory
+
+    @failure
+    Scenario: A burst of large images: what the server cannot take in is refused before it is read
+      Given an inference server that takes in at most 5 large images at a time
+      When 5 large images are sent to it at the same moment, then 20
+      Then of the 20, 5 were taken in and the other 15 refused with the error "overloaded" before being read
+      And its memory grew no more with 20 sent than with 5, within a quarter
+
   Rule: bad input gets the documented error, and the server keeps serving
 
     @security

@@ -77,6 +77,9 @@ class ScenarioState:
     model: str = "unet"
     samples: list[Sample] = field(default_factory=list)
     server: InferenceClient | None = None  # an inference server of the scenario's own
+    server_process: ManagedProcess | None = None  # and its process
+    bursts: dict[int, tuple[list[ApiResponse], int]] = field(default_factory=dict)  # images sent at once -> answers, peak memory
+    memory_before: int = 0  # the server's resident memory before the first burst
     weights: Path | None = None  # a copy of the weights the scenario may damage
     new_sha: str = ""
     reloaded: dict | None = None

@@ -134,6 +134,9 @@ DEFECTS = (
         ("queue/worker.py", "                await self._finish_or_hand_back()\n",
          "                if self.running:\n                    await asyncio.wait(list(self.running))\n"),),
         "failures.feature", "told to stop"),
+    Defect("every body read, whatever is in flight", "a burst of large images is refused before it is read", (
+        ("inference/admission.py", "return self.requests < self.max_requests and self.bytes + size <= self.max_bytes", "return True"),),
+        "inference.feature", "burst of large images"),
 )
 
 

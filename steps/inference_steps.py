@@ -179,3 +179,36 @@ async def step_still_serves(context):
     answer = await serving.inference_server(context).segment("unet", misuse.spheroid_png())
     assert answer.status == 200, answer.body
     assert serving.mask_of(answer).shape == (64, 64)
+
+
+@given("an inference server that takes in at most {n:d} large images at a time")
+def step_server_taking_in(context, n: int):
+    context.state.images = serving.large_pngs(20)
+    budget = n * max(map(len, context.state.images))  # each image as large as the largest: n of them fit, not n + 1
+    serving.own_inference_server(context, LANES="1", MAX_BYTES_IN_FLIGHT=str(budget), ENABLE_FAULT_INJECTION="1")
+
+
+@when("{first:d} large images are sent to it at the same moment, then {second:d}")
+async def step_large_bursts(context, first: int, second: int):
+    s = context.state
+    s.memory_before = serving.resident_memory(s.server_process.pid)
+    for n in (first, second):
+        s.bursts[n] = await serving.held_burst(context.http, s.server, s.server_process.pid, s.images[:n])
+
+
+@then('of the {n:d}, {taken:d} were taken in and the other {refused:d} refused with the error "overloaded" before being read')
+def step_burst_refused(context, n: int, taken: int, refused: int):
+    answers, _ = context.state.bursts[n]
+    served = [a for a in answers if a.status == 200]
+    assert len(served) == taken, f"{len(served)} of {n} were segmented, not {taken}: {[checks.described(a) for a in answers if a.status != 200][:3]}"
+    for answer in (a for a in answers if a.status != 200):
+        checks.refused_with(answer, "overloaded", INFERENCE_ERRORS)
+
+
+@then("its memory grew no more with {second:d} sent than with {first:d}, within a quarter")
+def step_memory_bounded(context, second: int, first: int):
+    s = context.state
+    grew = {n: s.bursts[n][1] - s.memory_before for n in (first, second)}
+    measured("a burst of large images", {"sent_mb": {n: round(sum(map(len, s.images[:n])) / 1e6, 1) for n in grew},
+                                         "memory_growth_mb": {n: round(g / 1e6, 1) for n, g in grew.items()}})
+    assert grew[second] <= 1.25 * max(grew[first], 1), f"memory grew {grew[second] / 1e6:.0f} MB with {second} sent, {grew[first] / 1e6:.0f} MB with {first}"

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import aiohttp
 import numpy as np
+import psutil
 import torch
 from PIL import Image
 
@@ -76,6 +77,55 @@ async def segment_together(session: aiohttp.ClientSession, server: InferenceClie
     finally:
         await server.clear_faults()
     return await answers
+
+
+# A large micrograph: as many pixels a side as the server takes in comfortably (it allows 4096), of noise, so
+# that its PNG is as large as such an image gets.
+LARGE_SIDE = 2048
+
+
+def large_pngs(n: int, seed: int = 7) -> list[bytes]:
+    rng = np.random.default_rng(seed)
+    pngs = []
+    for _ in range(n):
+        buf = io.BytesIO()
+        Image.fromarray((rng.random((LARGE_SIDE, LARGE_SIDE)) * 255).astype(np.uint8)).save(buf, format="PNG")
+        pngs.append(buf.getvalue())
+    return pngs
+
+
+def resident_memory(pid: int) -> int:
+    return psutil.Process(pid).memory_info().rss
+
+
+async def held_burst(session: aiohttp.ClientSession, server: InferenceClient, pid: int, pngs: list[bytes]) -> tuple[list[ApiResponse], int]:
+    """Every image sent at once while each forward pass is held at its start; once each request is either
+    taken in (its bytes in flight) or refused unread, the passes are released.  Returns the answers and the
+    server's peak resident memory (psutil, sampled every 20 ms) while the burst lasted."""
+    process, size = psutil.Process(pid), sum(map(len, pngs)) / len(pngs)
+    peak = process.memory_info().rss
+
+    async def accounted() -> tuple[float, float]:
+        samples = await scrape(session, server.base_url)
+        return total(samples, "inference_refused_unread_total"), round(total(samples, "inference_bytes_in_flight") / size)
+
+    refused_before, _ = await accounted()
+    await server.arm_faults(hold=True)
+    try:
+        answers = asyncio.ensure_future(segment_all(server, pngs))
+
+        async def seen() -> tuple[float, float]:
+            nonlocal peak
+            peak = max(peak, process.memory_info().rss)
+            refused, admitted = await accounted()
+            return refused - refused_before, admitted
+
+        await async_wait_until(seen, until=lambda s: s[0] + s[1] >= len(pngs) or answers.done(), timeout=SETTLE_S, interval=0.02,
+                               describe=f"each of {len(pngs)} images taken in or refused (seen: refused, taken in)")
+    finally:
+        await server.clear_faults()
+    done = await answers
+    return done, max(peak, process.memory_info().rss)
 
 
 async def users_send(server: InferenceClient, pngs: list[bytes], users: int, model: str = "unet") -> list[ApiResponse]:
@@ -193,6 +243,7 @@ def own_inference_server(context, **env: str) -> InferenceClient:
     """An inference server of the scenario's own (its lanes, weights, faults); stopped when the scenario ends."""
     proc = context.system.start_standalone_inference(**env)
     keep_for_scenario(context, proc, lambda: context.system.stop_standalone(proc))
+    context.state.server_process = proc
     context.state.server = InferenceClient(proc.address, context.http)
     return context.state.server
 

@@ -11,11 +11,13 @@ from pathlib import Path
 
 import torch
 from aiohttp import web
+from aiohttp.web_urldispatcher import _default_expect_handler  # writes 100 Continue
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
 
-from ..common.http import ApiError, error_middleware, read_json
+from ..common.http import ApiError, error_middleware, error_response, read_json
 from ..contract import DEFAULT_THRESHOLD, MAX_THRESHOLD, MIN_THRESHOLD, MODELS
 from . import preprocess
+from .admission import Admission
 from .batcher import MicroBatcher, QueueFull, Request
 from .faults import FaultInjector
 from .gpu import GpuProbe
@@ -40,6 +42,9 @@ class Metrics:
         self.queue_depth = Gauge("inference_queue_depth", "Requests waiting for a lane", registry=r)
         self.gpu_util = Gauge("inference_gpu_utilization_percent", "GPU utilisation (NVML)", registry=r)
         self.gpu_mem = Gauge("inference_gpu_memory_used_bytes", "GPU memory used (NVML)", registry=r)
+        self.refused_unread = Counter("inference_refused_unread_total", "Requests refused before their body was read (admission)",
+                                      registry=r)
+        self.bytes_in_flight = Gauge("inference_bytes_in_flight", "Bytes of request bodies admitted and not yet answered", registry=r)
         self.gpu_present = Gauge("inference_gpu_present", "1 when NVML sees an NVIDIA GPU", registry=r)
 
 
@@ -57,6 +62,8 @@ class InferenceService:
         self.cpu_pool = ThreadPoolExecutor(max(2, settings.lanes), thread_name_prefix="prepost")
         self.batcher: MicroBatcher | None = None
         self.lanes: LanePool | None = None
+        # what the queue can hold waiting and the lanes computing, in requests and in bytes of bodies
+        self.admission = Admission(settings.max_queue + settings.lanes * settings.max_batch, settings.max_bytes_in_flight)
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -143,14 +150,42 @@ def parse_threshold(raw: str | None) -> float:
     return value
 
 
+def declared_size(request: web.Request) -> int:
+    """The body's size as the request declares it; undeclared (chunked) counts as the largest allowed."""
+    limit = request.app[SERVICE].settings.max_body_bytes
+    size = request.content_length if request.content_length is not None else limit
+    if size > limit:
+        raise ApiError(413, "too_large", f"the body is larger than {limit} bytes")
+    return size
+
+
+def overloaded(service: InferenceService) -> ApiError:
+    service.metrics.refused_unread.inc()
+    return ApiError(503, "overloaded", "the server holds as many images as it can take; try again shortly", {"Retry-After": "1"})
+
+
+async def expect_admission(request: web.Request) -> web.StreamResponse | None:
+    """``Expect: 100-continue``: refuse before the client sends the body when it would not be admitted."""
+    service = request.app[SERVICE]
+    try:
+        if not service.admission.would_admit(declared_size(request)):
+            raise overloaded(service)
+    except ApiError as exc:
+        return error_response(exc.status, exc.code, exc.message, exc.headers)
+    return await _default_expect_handler(request)
+
+
 async def segment(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     name = request.match_info["name"]
     outcome = "error"
     try:
         threshold = parse_threshold(request.query.get("threshold"))
-        data = await request.read()
-        body = await service.segment(name, data, threshold)
+        with service.admission.admit(declared_size(request)) as admitted:
+            if not admitted:
+                raise overloaded(service)  # the body stays unread
+            data = await request.read()
+            body = await service.segment(name, data, threshold)
         outcome = "fallback" if body["fallback_used"] else "ok"
         return web.json_response(body)
     except ApiError as exc:
@@ -217,6 +252,7 @@ async def metrics(request: web.Request) -> web.Response:
         m.lanes_allowed.set(service.lanes.allowed)
     if service.batcher is not None:
         m.queue_depth.set(service.batcher.qsize())
+    m.bytes_in_flight.set(service.admission.bytes)
     gpu = service.gpu.sample()
     m.gpu_present.set(1 if service.gpu.available else 0)
     if service.gpu.available:
@@ -240,7 +276,7 @@ def create_app(settings: InferenceSettings) -> web.Application:
 
     app.cleanup_ctx.append(lifecycle)
     app.router.add_get("/v1/models", list_models)
-    app.router.add_post("/v1/models/{name}/segment", segment)
+    app.router.add_post("/v1/models/{name}/segment", segment, expect_handler=expect_admission)
     app.router.add_post("/v1/models/{name}/reload", reload_model)
     app.router.add_route("*", "/v1/admin/faults", faults)
     app.router.add_get("/health", health)

@@ -28,4 +28,6 @@ class InferenceSettings:
     recover_after_s: float = setting(10.0, env="RECOVER_AFTER", flag="--recover-after", above=0, unit="s",
                                      help="seconds without out of memory before stepping back up")
     enable_fault_injection: bool = setting(False, env="ENABLE_FAULT_INJECTION", help="accept POST /v1/admin/faults (tests only)")
+    max_bytes_in_flight: int = setting(256 * 1024 * 1024, env="MAX_BYTES_IN_FLIGHT", at_least=1,
+                                       help="bytes of images held at once, read or being segmented; past that 503 overloaded before reading")
     max_body_bytes: int = setting(64 * 1024 * 1024, env="MAX_BODY_BYTES", internal=True, help="largest request body")

@@ -359,7 +359,8 @@ class Worker:
         data = job.image  # read by the claim itself
         url = f"{next(self.urls)}/v1/models/{job.model}/segment"
         try:
-            async with self.http.post(url, params={"threshold": str(job.threshold)}, data=data,
+            # Expect: 100-continue - a server that cannot take the image now says so before it is sent
+            async with self.http.post(url, params={"threshold": str(job.threshold)}, data=data, expect100=True,
                                       headers={"Content-Type": "application/octet-stream"}) as resp:
                 body = await resp.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
