@@ -29,3 +29,11 @@ Feature: Failures lose nothing
     When they all segment their projects at the same moment
     Then the job of the image too small to segment ends failed after 3 attempts, with the error shown to its owner
     And every other image is segmented
+
+  @failure
+  Scenario: An image the inference server never answers in time ends failed, and everyone else's work carries on
+    Given 2 researchers, each with a project of 4 spheroid images
+    And the inference server times out on one of the first researcher's images, every time
+    When they all segment their projects at the same moment
+    Then that image's job ends failed after 3 attempts with the error "timeout", each given up within the time the settings allow
+    And every other image is segmented at its first attempt

@@ -33,6 +33,11 @@ from harness.state import ScenarioState
 from system.inference.gpu import GpuProbe
 
 REPORTS = ROOT / "reports"
+# The system the features run on: two API processes (every event crosses processes), short leases and
+# backoffs so that a fault's recovery takes seconds, a stopping worker's grace under its lease, giving up on
+# an image after longer than the longest outage a feature puts in (ten seconds), and the inference server's
+# test-only faults.  Everything else is the production default.
+TEST_STACK = SystemConfig.of(apis=2, lease_s=4.0, retry_backoff_s=0.2, shutdown_grace_s=1.0, give_up_s=12.0, enable_fault_injection=True)
 
 
 def userdata(context, key: str, env: str, default: str | None = None) -> str | None:
@@ -94,7 +99,7 @@ def system_of_its_own(context, purpose: str, proxied: bool, config: SystemConfig
     via = f"127.0.0.1:{proxies.database.port}" if proxied else f"{host}:{port}"
     url = admin_url.rsplit("/", 1)[0].replace(f"{host}:{port}", via) + f"/{name}"
     system = SystemUnderTest(url, context.log_dir / purpose,
-                             config or SystemConfig.of(apis=2, lease_s=4.0, retry_backoff_s=0.2, shutdown_grace_s=1.0, enable_fault_injection=True),
+                             config or TEST_STACK,
                              route_inference=proxies.route_inference if proxied else None,
                              direct_database_url=f"{admin_url.rsplit('/', 1)[0]}/{name}")
     try:
@@ -152,7 +157,7 @@ def before_all(context) -> None:
     # Two API processes (researchers' events cross from one to the other),
     # short leases, so a killed worker's jobs come back within seconds, and an
     # inference server that takes injected faults (slow passes) from the chaos features.
-    use_fixture(running_system, context, SystemConfig.of(apis=2, lease_s=4.0, retry_backoff_s=0.2, shutdown_grace_s=1.0, enable_fault_injection=True))
+    use_fixture(running_system, context, TEST_STACK)
     use_fixture(http_session, context)
     use_fixture(browsers, context)
     facts = attach.base_facts() | {

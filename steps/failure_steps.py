@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from behave import then, when
+from behave import given, then, when
 
 from harness import waiting
 from harness.faults import halts
@@ -74,3 +74,29 @@ async def step_others_segmented(context):
     for r in context.state.researchers:
         images = [await r.api.image(i.id) for i in r.images if i.id != context.state.tiny_image.id]
         assert all(i["segmentation"]["status"] == "succeeded" for i in images), [(i["filename"], i["segmentation"]) for i in images]
+
+
+@given("the inference server times out on one of the first researcher's images, every time")
+async def step_image_times_out(context):
+    owner = context.state.researchers[0]
+    context.state.tiny_image = owner.images[0]  # the image whose job is to fail; the others are "every other image"
+    await halts.time_out_on(context, owner.images[0].png)
+
+
+@then('that image\'s job ends failed after {n:d} attempts with the error "timeout", each given up within the time the settings allow')
+async def step_timed_out_image_failed(context, n: int):
+    owner = context.state.researchers[0]
+    job = await owner.api.job((await owner.api.image(context.state.tiny_image.id))["segmentation"]["job_id"])
+    bound = halts.give_up_bound_s(context.system.config)
+    spans = checks.attempt_spans(owner, job["id"])
+    measured("an image the inference server always times out on", {"attempts_s": [round(s, 2) for s in spans], "bound_s": bound})
+    assert job["status"] == "failed" and job["attempts"] == n and job["error"]["code"] == "timeout", job
+    assert len(spans) == n and max(spans) <= bound, f"attempts lasted {spans} s; each may last {bound:g} s"
+
+
+@then("every other image is segmented at its first attempt")
+async def step_others_first_attempt(context):
+    jobs = await checks.jobs_of(context.state.researchers)
+    others = [j for j in jobs if j["image_id"] != context.state.tiny_image.id]
+    assert others and all(j["status"] == "succeeded" and j["attempts"] == 1 for j in others), \
+        [(j["id"], j["status"], j["attempts"]) for j in others if j["status"] != "succeeded" or j["attempts"] != 1]

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import signal
 import time
 from dataclasses import dataclass
 
+from harness.clients.inference import InferenceClient
 from harness.faults.injector import database_held_up
 from harness.researchers.actors import Researcher, everyone
 from harness.researchers.burst import Burst
 from harness.stack.processes import ManagedProcess
 from harness.state import keep_for_scenario
 from harness.waiting import async_wait_until
-from system.contract import SHUTDOWN_CLOSE_S
+from system.contract import MAX_WRITE_BACKOFF_S, SHUTDOWN_CLOSE_S
 
 
 async def kill_a_worker_holding_jobs(context, researcher: Researcher, batch: dict) -> tuple[str, set[int]]:
@@ -53,6 +55,23 @@ async def stop_a_worker_holding_jobs(context, researcher: Researcher, batch: dic
                            describe=f"{worker.name} to exit after SIGTERM (it may take {bound:g} s)")
     return Stopped(worker, {j["id"] for j in running if j["worker"] == worker.name}, time.monotonic() - sent,
                    worker.proc.returncode, bound)
+
+
+async def time_out_on(context, png: bytes) -> None:
+    """Every inference server of the system answers this image 504 timeout, every time, until the scenario ends."""
+    digest = hashlib.sha256(png).hexdigest()
+    for proc in context.system.inference:
+        client = InferenceClient(proc.address, context.http)
+        await client.arm_faults(time_out=digest)
+        keep_for_scenario(context, client, client.clear_faults)
+
+
+def give_up_bound_s(config) -> float:
+    """How long one attempt may last, to the next one's start, when every try of it fails: the worker's give-up
+    time, its longest wait between two tries, the longest retry backoff before the next attempt, a poll interval
+    until a worker looks again once that backoff is over, and one more for writing the failure and the claim."""
+    w = config.worker
+    return w.give_up_s + MAX_WRITE_BACKOFF_S + w.retry_backoff_s * 2 ** (w.max_attempts - 1) + 2 * w.poll_interval_s
 
 
 async def burst_while_database_held_up(context, researcher: Researcher, n: int) -> Burst:

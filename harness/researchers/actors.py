@@ -38,6 +38,7 @@ class UploadedImage:
     width: int
     height: int
     truth: np.ndarray  # ground-truth mask, 0/255
+    png: bytes = b""  # the bytes uploaded, where the harness made them
 
 
 @dataclass
@@ -95,9 +96,10 @@ class Researcher:
         (the next unused ones when not given)."""
         seeds = range(first_seed, first_seed + count) if first_seed is not None else [next(_image_seeds) for _ in range(count)]
         samples = [(f"spheroid_{i + 1:03d}.png", synthetic.generate(seed)) for i, seed in enumerate(seeds)]
-        stored = await self.api.upload(self.project_id, [(name, synthetic.to_png(s.image)) for name, s in samples])
-        for row, (_, sample) in zip(stored, samples, strict=False):
-            self.images.append(UploadedImage(row["id"], row["filename"], row["width"], row["height"], sample.mask))
+        pngs = [synthetic.to_png(s.image) for _, s in samples]
+        stored = await self.api.upload(self.project_id, [(name, png) for (name, _), png in zip(samples, pngs, strict=True)])
+        for row, (_, sample), png in zip(stored, samples, pngs, strict=True):
+            self.images.append(UploadedImage(row["id"], row["filename"], row["width"], row["height"], sample.mask, png))
         return self.images[-count:]
 
     async def upload_tiny_image(self, side: int = 8) -> UploadedImage:

@@ -104,6 +104,13 @@ async def segmentation_statuses(researchers: list[Researcher]) -> list[str | Non
     return statuses
 
 
+def attempt_spans(researcher: Researcher, job_id: int) -> list[float]:
+    """How long each attempt of a job lasted, from its job.started to the next event of that job (s)."""
+    events = [e for e in researcher.events.bodies() if e["job_id"] == job_id]
+    starts = [i for i, e in enumerate(events) if e["type"] == "job.started"]
+    return [_ts(events[i + 1]["ts"]) - _ts(events[i]["ts"]) if i + 1 < len(events) else float("inf") for i in starts]
+
+
 def handed_back(researcher: Researcher, jobs: set[int]) -> None:
     """Each of ``jobs`` was announced queued again because its worker stopped, then started again at the same attempt."""
     assert jobs, "the stopped worker held no job: the stop missed the work"

@@ -22,14 +22,17 @@ class FaultInjector:
     delay_left: int = 0
     delay_s: float = 0.0
     held: bool = False  # every forward pass waits at its start until the hold is released
+    time_out_images: set[str] = field(default_factory=set)  # sha256 of images answered 504 timeout, every time
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _released: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         self._released.set()
 
-    def arm(self, oom: int = 0, delay_ms: float = 0.0, delay_count: int = 0, hold: bool = False) -> dict:
+    def arm(self, oom: int = 0, delay_ms: float = 0.0, delay_count: int = 0, hold: bool = False, time_out: str | None = None) -> dict:
         with self._lock:
+            if time_out:
+                self.time_out_images.add(time_out)
             self.oom_left += oom
             if delay_count:
                 self.delay_left, self.delay_s = delay_count, delay_ms / 1000
@@ -44,12 +47,17 @@ class FaultInjector:
             self.oom_left = self.delay_left = 0
             self.delay_s = 0.0
             self.held = False
+            self.time_out_images.clear()
             self._released.set()
             return self.state()
 
     def state(self) -> dict:
         return {"enabled": self.enabled, "oom_left": self.oom_left, "delay_left": self.delay_left, "delay_ms": self.delay_s * 1000,
-                "held": self.held}
+                "held": self.held, "time_out": sorted(self.time_out_images)}
+
+    def times_out(self, digest: str) -> bool:
+        """Whether the image with this sha256 is to be answered as though its deadline had passed."""
+        return self.enabled and digest in self.time_out_images
 
     def before_forward(self) -> None:
         """Called in a lane's thread just before each forward pass."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -85,6 +86,8 @@ class InferenceService:
     async def segment(self, name: str, data: bytes, threshold: float) -> dict:
         """One request through every stage: resolve the model, preprocess, forward pass, postprocess."""
         entry, fallback_used = self.resolve(name)
+        if self.faults.enabled and self.faults.times_out(hashlib.sha256(data).hexdigest()):
+            raise ApiError(504, "timeout", f"no answer within {self.settings.timeout_s:g} s (injected for this image)")
         deadline = time.monotonic() + self.settings.timeout_s
         loop = asyncio.get_running_loop()
         try:
@@ -207,7 +210,8 @@ async def reload_model(request: web.Request) -> web.Response:
 
 
 async def faults(request: web.Request) -> web.Response:
-    """Arm faults: ``{"oom": n}`` fails the next n forward passes with out-of-memory;
+    """Arm faults: ``{"oom": n}`` fails the next n forward passes with out-of-memory; ``{"time_out": sha256}``
+    answers that image 504 timeout every time;
     ``{"delay_ms": x, "count": n}`` delays the next n passes by x ms; ``{"hold": true}`` holds every
     pass at its start (its lane busy) until DELETE, which disarms them all and releases the held passes."""
     service = request.app[SERVICE]
@@ -219,10 +223,13 @@ async def faults(request: web.Request) -> web.Response:
         return web.json_response(service.faults.clear())
     body = await read_json(request)
     oom, delay_ms, count, hold = body.get("oom", 0), body.get("delay_ms", 0), body.get("count", 0), body.get("hold", False)
+    time_out = body.get("time_out")
     valid = type(oom) is int and type(count) is int and type(delay_ms) in (int, float) and type(hold) is bool
+    valid = valid and (time_out is None or (isinstance(time_out, str) and len(time_out) == 64 and all(c in "0123456789abcdef" for c in time_out)))
     if not valid or not all(0 <= v <= 100_000 for v in (oom, delay_ms, count)):
-        raise ApiError(400, "invalid_request", "oom and count must be integers, delay_ms a number, all from 0 to 100000; hold true or false")
-    return web.json_response(service.faults.arm(oom=oom, delay_ms=float(delay_ms), delay_count=count, hold=hold))
+        raise ApiError(400, "invalid_request", "oom and count must be integers, delay_ms a number, all from 0 to 100000; hold true or false; "
+                                               "time_out an image's sha256 in hex")
+    return web.json_response(service.faults.arm(oom=oom, delay_ms=float(delay_ms), delay_count=count, hold=hold, time_out=time_out))
 
 
 async def list_models(request: web.Request) -> web.Response:

@@ -60,6 +60,9 @@ class WorkerSettings(QueueProcessSettings):
                                      help="seconds between polls without a NOTIFY, and between heartbeats")
     retry_backoff_s: float = setting(0.5, env="RETRY_BACKOFF", flag="--retry-backoff", above=0, unit="s",
                                      help="first retry delay, doubling with each attempt")
+    give_up_s: float = setting(300.0, env="GIVE_UP_SECONDS", flag="--give-up", above=0, unit="s",
+                               help="how long one attempt may meet inference errors (server away, overloaded, past its deadline) "
+                                    "before it is given up as failed")
     shutdown_grace_s: float = setting(10.0, env="SHUTDOWN_GRACE_SECONDS", flag="--shutdown-grace", above=0, unit="s",
                                       help="on SIGTERM, how long running jobs may finish before they are handed back, uncharged")
     inference_timeout_s: float = setting(60.0, env="INFERENCE_TIMEOUT", flag="--inference-timeout", above=0, unit="s",

@@ -76,6 +76,11 @@ class InferenceUnavailable(Exception):
     """The inference server could not take the job now: not the job's fault."""
 
 
+class InferenceTimedOut(InferenceUnavailable):
+    """The inference server answered, but not this image within its deadline: perhaps the image's doing, so it is
+    tried again (spaced, bounded) without counting against the circuit the other jobs go through."""
+
+
 class LeaseLost(Exception):
     """This worker no longer holds the job (or cannot know that it still does)."""
 
@@ -334,15 +339,29 @@ class Worker:
                 log.warning("job %d: could not renew its lease: %r", job.id, exc)
 
     async def _infer_until_answered(self, job: jobstore.ClaimedJob, lease: Lease) -> dict:
-        """The inference server's answer for the job, retried (spaced by the circuit) while it cannot take it."""
+        """The inference server's answer for the job, retried while it cannot take it: spaced by the circuit
+        (the server away) or a backoff of the job's own (the server answered, but not this image in time), and
+        given up as a failed attempt once the job has met such errors for ``--give-up`` seconds."""
+        first_error, tries, backoff, last = None, 0, 0.05, None
         while True:
             lease.check()
+            if first_error is not None and time.monotonic() - first_error > self.settings.give_up_s:
+                code = "timeout" if isinstance(last, InferenceTimedOut) else "inference_unavailable"
+                raise JobFailed(code, f"the inference server did not segment this image in {self.settings.give_up_s:g} s "
+                                      f"({tries} tries); the last: {last}")
             if not self.circuit.allow():
                 await lease.sleep(max(self.circuit.wait_s(), 0.05))
                 continue
             try:
                 answer = await self._infer(job)
+            except InferenceTimedOut as exc:
+                first_error, tries, last = first_error or time.monotonic(), tries + 1, exc
+                log.warning("job %d: %s; trying again in %.2f s", job.id, exc, backoff)
+                await lease.sleep(backoff)
+                backoff = min(backoff * 2, MAX_WRITE_BACKOFF_S)
+                continue
             except InferenceUnavailable as exc:
+                first_error, tries, last = first_error or time.monotonic(), tries + 1, exc
                 self.circuit.failed()
                 log.warning("job %d: inference unavailable (%s); trying again (circuit %s)", job.id, exc, self.circuit.state)
                 continue
@@ -370,7 +389,9 @@ class Worker:
         err = body.get("error") if isinstance(body, dict) else None
         err = err if isinstance(err, dict) else {}  # an answer not in the contract's shape still gets a clear code
         code, message = str(err.get("code", f"http_{resp.status}")), str(err.get("message", f"inference answered {resp.status}"))
-        if resp.status in (502, 503, 504) and code != "model_unavailable":
+        if resp.status == 504:
+            raise InferenceTimedOut(f"{url} answered {resp.status} {code}")
+        if resp.status in (502, 503) and code != "model_unavailable":
             raise InferenceUnavailable(f"{url} answered {resp.status} {code}")
         raise JobFailed(code, message)
 
