@@ -286,7 +286,9 @@ class Worker:
             stored = await self._write_while_leased(job, lease, "result", lambda conn: jobstore.complete(
                 conn, job, result["model_used"], mask, result["polygons"], result["spheroids"]))
             if stored is False:
-                log.warning("job %d: the lease was taken over before the result was stored; the new holder's result counts", job.id)
+                # either another worker took the job over, or an earlier try whose answer was lost stored it already
+                log.warning("job %d: the database no longer takes a result under this lease (taken over, or stored by an earlier "
+                            "try whose answer was lost)", job.id)
         except LeaseLost:
             log.warning("job %d: lease lost; leaving the job to whoever holds it now", job.id)
         except Exception:
