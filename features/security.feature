@@ -70,10 +70,25 @@ Feature: Each researcher's work is their own, and bad requests change nothing
       And the image is stored as "passwd.png"
       And the web page shows the project's name as text, not markup
 
-  Rule: without a valid token nothing is answered
+  Rule: without a valid token nothing is answered; a token belongs in a header, not in a link
+
+    Background:
+      Given a researcher with a project of one spheroid image
 
     @security
     Scenario: Requests without a valid token are refused, the event stream included
-      Given a researcher with a project of one spheroid image
       When someone without a valid token asks for the researcher's project, images and events
       Then every request is refused with the error "unauthorized"
+
+    @security
+    Scenario: The researcher's own token in a link is refused everywhere but the event stream
+      When the researcher's own token is sent in the link instead of a header
+      Then every request is refused with the error "unauthorized"
+
+  Rule: an export cannot run code on the researcher's computer
+
+    @security
+    Scenario: A file name a spreadsheet would run as a formula is exported as text
+      Given a researcher with a project of one spheroid image
+      When the researcher uploads an image named "=HYPERLINK(1)2.png", segments the project and downloads the measurements
+      Then the CSV holds that name as text a spreadsheet will not run, and offers itself under a plain file name

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import re
+
 from behave import given, then, when
 
 from harness.researchers import checks, misuse, seeded
@@ -78,7 +82,32 @@ async def step_no_token(context):
     context.state.answers = await misuse.without_token(r.api.base_url, r.project_id)
 
 
+@when("the researcher's own token is sent in the link instead of a header")
+async def step_token_in_link(context):
+    r = context.state.researchers[0]
+    context.state.answers = await misuse.token_in_link(r.api.base_url, r.project_id, r.api.token)
+
+
 @then('every request is refused with the error "{code}"')
 def step_every_refused(context, code: str):
     wrong = [a for a in context.state.answers if a[1:] != (QUEUE_ERRORS[code], code)]
     assert not wrong, f"answered differently: {wrong}"
+
+
+@when('the researcher uploads an image named "{filename}", segments the project and downloads the measurements')
+async def step_formula_name(context, filename: str):
+    r = context.state.researchers[0]
+    context.state.odd_name = filename
+    context.state.odd_upload = (await r.api.upload(r.project_id, [(filename, spheroid_png())]))[0]
+    await seeded.segment_and_wait(r)
+    context.state.response = await r.api.measurements_csv(r.project_id)
+
+
+@then("the CSV holds that name as text a spreadsheet will not run, and offers itself under a plain file name")
+def step_formula_as_text(context):
+    answer, name = context.state.response, context.state.odd_name
+    rows = list(csv.DictReader(io.StringIO(answer.body.decode("utf-8"))))
+    names = {row["filename"] for row in rows}
+    assert "'" + name in names and name not in names, f"the CSV's file names: {sorted(names)}"
+    disposition = answer.headers.get("Content-Disposition", "")
+    assert re.fullmatch(r'attachment; filename="[A-Za-z0-9._-]+"', disposition), disposition

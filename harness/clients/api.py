@@ -95,6 +95,9 @@ class ApiClient:
     async def measurements(self, image_id: int) -> dict:
         return await self.expect(200, "GET", f"/api/images/{image_id}/measurements")
 
+    async def measurements_csv(self, project_id: int) -> ApiResponse:
+        return await self.request("GET", f"/api/projects/{project_id}/measurements.csv")
+
     async def cancel(self, batch_id: int) -> dict:
         return await self.expect(200, "POST", f"/api/batches/{batch_id}/cancel")
 

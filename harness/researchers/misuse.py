@@ -151,6 +151,22 @@ BAD_INFERENCE_INPUT: dict[str, Callable[[], tuple[str, bytes, float | str]]] = {
 
 
 # ------------------------------------------------------------------ no token
+def _owned_paths(project_id: int) -> tuple[str, ...]:
+    return (f"/api/projects/{project_id}", f"/api/projects/{project_id}/images", "/api/queue")
+
+
+async def token_in_link(base_url: str, project_id: int, real_token: str) -> list[tuple[str, int, str]]:
+    """(what, status, error code) of asking for a project, its images and the queue with the researcher's
+    real token in the URL instead of a header: a URL ends up in histories and logs, so only the browser's
+    WebSocket (which cannot send a header) may carry it there."""
+    answers = []
+    async with aiohttp.ClientSession() as session:
+        for path in _owned_paths(project_id):
+            async with session.get(base_url + path, params={"token": real_token}) as resp:
+                answers.append((path + "?token=<theirs>", resp.status, (await resp.json())["error"]["code"]))
+    return answers
+
+
 async def without_token(base_url: str, project_id: int) -> list[tuple[str, int, str]]:
     """(what, status, error code) of asking for a project, its images, the queue and the events
     with no token and with a made-up one."""
@@ -158,7 +174,7 @@ async def without_token(base_url: str, project_id: int) -> list[tuple[str, int, 
     async with aiohttp.ClientSession() as session:
         for token in (None, "not-a-token"):
             headers = {"Authorization": f"Bearer {token}"} if token else {}
-            for path in (f"/api/projects/{project_id}", f"/api/projects/{project_id}/images", "/api/queue"):
+            for path in _owned_paths(project_id):
                 async with session.get(base_url + path, headers=headers) as resp:
                     answers.append((path, resp.status, (await resp.json())["error"]["code"]))
     ws_url = base_url.replace("http://", "ws://") + "/api/events"

@@ -66,9 +66,14 @@ def login_credentials(body: dict) -> tuple[str, str]:
     return username, password
 
 
+# The one route a browser cannot send a header to: its WebSocket.  Everywhere else ``?token=`` is refused,
+# so a token is not copied into URLs (history, proxies, logs) where a header would do.
+QUERY_TOKEN_ROUTES = ("/api/events",)
+
+
 def bearer(request: web.Request) -> str | None:
-    """The token from ``Authorization: Bearer``, or from ``?token=`` (browsers' WebSockets)."""
+    """The token from ``Authorization: Bearer``, or from ``?token=`` on the WebSocket route only."""
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         return header[7:].strip() or None
-    return request.query.get("token") or None
+    return (request.query.get("token") or None) if request.path in QUERY_TOKEN_ROUTES else None

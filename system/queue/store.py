@@ -89,6 +89,20 @@ def job_json(row) -> dict:
     return body | {"error": error} | {k: iso(row[k]) for k in ("queued_at", "started_at", "finished_at")}
 
 
+# A spreadsheet runs a cell that begins with one of these as a formula (CSV injection); such a cell is
+# written with a leading single quote, which makes it text (OWASP's recipe).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def as_text_cell(value: object) -> object:
+    """A CSV cell a spreadsheet reads as what it is: numbers as numbers, text never as a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 class Store:
     def __init__(self, db: Database, max_attempts: int) -> None:
         self.db, self.max_attempts = db, max_attempts
@@ -210,7 +224,7 @@ class Store:
             for row in await conn.fetch(q("project_measurements"), uid, project_id):
                 for spheroid in await _spheroids(conn, row):
                     values = dict(row) | in_micrometres(spheroid, row["pixel_size_um"])
-                    table.writerow(["" if values[c] is None else values[c] for c in CSV_COLUMNS])
+                    table.writerow([as_text_cell(values[c]) for c in CSV_COLUMNS])
         return out.getvalue()
 
     # ------------------------------------------------------------ segmentation
