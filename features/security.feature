@@ -92,3 +92,12 @@ Feature: Each researcher's work is their own, and bad requests change nothing
       Given a researcher with a project of one spheroid image
       When the researcher uploads an image named "=HYPERLINK(1)2.png", segments the project and downloads the measurements
       Then the CSV holds that name as text a spreadsheet will not run, and offers itself under a plain file name
+
+  Rule: guessing a password is slowed down
+
+    @security
+    Scenario: Wrong passwords for one account are refused for a while after a few
+      Given a researcher with a project of one spheroid image
+      When someone tries 8 wrong passwords for the researcher's account, then the right one
+      Then the first 5 were told "invalid_credentials", the rest and the right one "too_many_attempts", with a time to retry
+      And wrong passwords cost as long for an account that does not exist as for one that does, within a factor of two

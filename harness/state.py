@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # for the annotations only: this module sits below every room
     from harness.report.attach import LogWindow
     from harness.researchers.actors import Researcher
     from harness.researchers.burst import Burst
+    from harness.researchers.misuse import Guess
     from harness.stack.processes import ManagedProcess
     from harness.workloads.soak import Soak
     from system.inference.synthetic import Sample
@@ -70,6 +71,7 @@ class ScenarioState:
     cancelled_batch: ApiResponse | None = None
     started_before_cancel: set[int] = field(default_factory=set)
     burst: Burst | None = None
+    guesses: list[Guess] = field(default_factory=list)  # logins someone tried
     outcomes: dict[str, int] = field(default_factory=dict)  # a burst's answers by kind
     ious: dict[str, list[float]] = field(default_factory=dict)  # each researcher's masks against the truth
     masks: dict[int, np.ndarray] = field(default_factory=dict)

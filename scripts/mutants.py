@@ -137,6 +137,13 @@ DEFECTS = (
     Defect("every body read, whatever is in flight", "a burst of large images is refused before it is read", (
         ("inference/admission.py", "return self.requests < self.max_requests and self.bytes + size <= self.max_bytes", "return True"),),
         "inference.feature", "burst of large images"),
+    Defect("guesses never slowed", "repeated wrong passwords are refused for a while", (
+        ("queue/api.py", "if wait_s := await store(request).login_blocked_for(limits, settings.login_window_s):", "if wait_s := None:"),),
+        "security.feature", "Wrong passwords for one account"),
+    Defect("a missing account answers at once", "a wrong password costs the same whether the account exists or not", (
+        ("queue/api.py", "if not await auth.check_password(password, found[1] if found else auth.UNUSABLE_HASH):",
+         "if not found or not await auth.check_password(password, found[1]):"),),
+        "security.feature", "Wrong passwords for one account"),
 )
 
 

@@ -8,7 +8,9 @@ import re
 
 from behave import given, then, when
 
+from harness.report.attach import measured
 from harness.researchers import checks, misuse, seeded
+from harness.researchers.actors import PASSWORD
 from harness.researchers.misuse import spheroid_png
 from system.contract import QUEUE_ERRORS
 
@@ -111,3 +113,24 @@ def step_formula_as_text(context):
     assert "'" + name in names and name not in names, f"the CSV's file names: {sorted(names)}"
     disposition = answer.headers.get("Content-Disposition", "")
     assert re.fullmatch(r'attachment; filename="[A-Za-z0-9._-]+"', disposition), disposition
+
+
+@when("someone tries {n:d} wrong passwords for the researcher's account, then the right one")
+async def step_guess_passwords(context, n: int):
+    r = context.state.researchers[0]
+    context.state.guesses = await misuse.guess(r.api.base_url, r.name, [*misuse.wrong_passwords(n), PASSWORD])
+
+
+@then('the first {allowed:d} were told "invalid_credentials", the rest and the right one "too_many_attempts", with a time to retry')
+def step_guesses_slowed(context, allowed: int):
+    got = [(g.status, g.code, g.retry_after) for g in context.state.guesses]
+    assert allowed == context.system.config.queue.login_failures_per_account, "the feature and the service's setting disagree"
+    assert all(g[:2] == (QUEUE_ERRORS["invalid_credentials"], "invalid_credentials") for g in got[:allowed]), got
+    assert all(g[:2] == (QUEUE_ERRORS["too_many_attempts"], "too_many_attempts") and g[2] for g in got[allowed:]), got
+
+
+@then("wrong passwords cost as long for an account that does not exist as for one that does, within a factor of two")
+async def step_guess_timing(context):
+    known, unknown = await misuse.guess_times(context.system.api_url, context.http, tries=context.system.config.queue.login_failures_per_account - 1)
+    measured("a wrong password's cost", {"existing_account_s": known, "no_such_account_s": unknown})
+    assert 0.5 <= unknown / known <= 2, f"a wrong password took {known:.3f} s for an account and {unknown:.3f} s for none"

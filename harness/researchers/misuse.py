@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import io
 import json
+import statistics
 import struct
+import time
 import zlib
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import aiohttp
 import numpy as np
@@ -185,3 +188,41 @@ async def without_token(base_url: str, project_id: int) -> list[tuple[str, int, 
         except websockets.InvalidStatus as exc:
             answers.append(("/api/events" + query, exc.response.status_code, json.loads(exc.response.body)["error"]["code"]))
     return answers
+
+
+# ---------------------------------------------------------------- guessing passwords
+@dataclass
+class Guess:
+    status: int
+    code: str | None
+    retry_after: str | None
+    seconds: float
+
+
+async def guess(base_url: str, username: str, passwords: list[str]) -> list[Guess]:
+    """Log in as ``username`` with each of ``passwords`` in turn, as someone guessing would."""
+    guesses = []
+    async with aiohttp.ClientSession() as session:
+        for password in passwords:
+            started = time.perf_counter()
+            async with session.post(f"{base_url}/api/auth/login", json={"username": username, "password": password}) as resp:
+                body = await resp.json()
+                guesses.append(Guess(resp.status, (body.get("error") or {}).get("code"), resp.headers.get("Retry-After"),
+                                     time.perf_counter() - started))
+    return guesses
+
+
+def wrong_passwords(n: int) -> list[str]:
+    return [f"not the password {i}" for i in range(n)]
+
+
+async def guess_times(base_url: str, session: aiohttp.ClientSession, tries: int) -> tuple[float, float]:
+    """The median time of a wrong password for a new account and for a name no account has, alternating,
+    fewer than the account's limit each: (existing, missing) in seconds."""
+    account = await Researcher.sign_up(base_url, session, "guessed")
+    known, unknown = [], []
+    for password in wrong_passwords(tries):
+        known += await guess(base_url, account.name, [password])
+        unknown += await guess(base_url, f"{account.name}-nobody", [password])
+    assert all(g.code == "invalid_credentials" for g in known + unknown), [(g.status, g.code) for g in known + unknown]
+    return statistics.median(g.seconds for g in known), statistics.median(g.seconds for g in unknown)

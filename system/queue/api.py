@@ -11,7 +11,7 @@ from aiohttp import web
 from ..common.http import ApiError, read_json
 from ..contract import DEFAULT_MODEL, DEFAULT_THRESHOLD, MAX_ID, MAX_PIXEL_SIZE_UM, MAX_PROJECT_NAME, MAX_THRESHOLD, MIN_THRESHOLD, MODELS
 from . import auth
-from .keys import STORE
+from .keys import SETTINGS, STORE
 from .uploads import read_uploads
 
 routes = web.RouteTableDef()
@@ -44,10 +44,20 @@ async def register(request: web.Request) -> web.Response:
 
 @routes.post("/api/auth/login")
 async def login(request: web.Request) -> web.Response:
+    """Guesses are slowed: past its limit of failures in a window, an account (or an address) is answered
+    429 ``too_many_attempts`` until the window ends, right password or not; a success resets the account's
+    count.  A wrong password costs the same scrypt time whether the account exists or not."""
+    settings = request.app[SETTINGS]
     username, password = auth.login_credentials(await read_json(request))
+    account, address = f"account:{username}", f"address:{request.remote}"
+    limits = [(account, settings.login_failures_per_account), (address, settings.login_failures_per_address)]
+    if wait_s := await store(request).login_blocked_for(limits, settings.login_window_s):
+        raise ApiError(429, "too_many_attempts", "too many failed logins; try again later", {"Retry-After": str(max(1, wait_s))})
     found = await store(request).password_hash_of(username)
-    if found is None or not await auth.check_password(password, found[1]):
+    if not await auth.check_password(password, found[1] if found else auth.UNUSABLE_HASH):
+        await store(request).login_failed([account, address], settings.login_window_s)
         raise ApiError(401, "invalid_credentials", "wrong username or password")
+    await store(request).login_succeeded(account)
     token, digest = auth.new_token()
     await store(request).create_token(digest, found[0])
     return web.json_response({"token": token, "user_id": found[0]})

@@ -40,6 +40,11 @@ async def check_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(digest, bytes.fromhex(digest_hex))
 
 
+# A hash no password matches (its digest is random), checked when the account does not exist, so a wrong
+# password costs the same scrypt time whether the username is taken or not.
+UNUSABLE_HASH = f"scrypt${secrets.token_bytes(16).hex()}${secrets.token_bytes(32).hex()}"
+
+
 def new_token() -> tuple[str, bytes]:
     token = secrets.token_urlsafe(32)
     return token, token_hash(token)

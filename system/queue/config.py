@@ -43,6 +43,12 @@ class QueueSettings(QueueProcessSettings):
     host: str = setting("127.0.0.1", env="HOST", help="address to bind")
     port: int = setting(8080, env="PORT", at_least=0, help="port; 0 picks a free one")
     pool_size: int = setting(50, env="POOL_SIZE", at_least=1, help="database connections at most")
+    login_failures_per_account: int = setting(5, env="LOGIN_FAILURES_PER_ACCOUNT", at_least=1,
+                                              help="failed logins for one account within the window before it is answered 429")
+    login_failures_per_address: int = setting(50, env="LOGIN_FAILURES_PER_ADDRESS", at_least=1,
+                                              help="failed logins from one address within the window before it is answered 429")
+    login_window_s: float = setting(300.0, env="LOGIN_WINDOW_SECONDS", above=0, unit="s",
+                                    help="the window failed logins are counted in, from the first")
     acquire_timeout_s: float = setting(5.0, env="POOL_ACQUIRE_TIMEOUT", flag="--acquire-timeout", above=0, unit="s",
                                        help="seconds a request waits for a connection before 503 busy")
 

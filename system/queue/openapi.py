@@ -76,7 +76,7 @@ def _op(summary: str, ok: tuple[int, dict], errors: dict[int, str] | tuple[int, 
         codes = {401: None, 503: None} | codes
     for code, text in sorted(codes.items()):
         responses[str(code)] = {"description": text or _ERRORS[code]} | _json({"$ref": "#/components/schemas/Error"})
-        if code == 503:
+        if code in (429, 503):
             responses[str(code)]["headers"] = _RETRY_AFTER
     op = {"operationId": op_id, "summary": summary, "responses": responses}
     if body:
@@ -186,7 +186,9 @@ def spec() -> dict:
                                            {400: None, 409: "username_taken", 413: None, 503: None}, body=CREDENTIALS, auth=False,
                                            op_id="register")},
         "/api/auth/login": {"post": _op("Get a bearer token", (200, _json(_obj({"token": _STR, "user_id": _ID}))),
-                                        {400: None, 401: "invalid_credentials", 413: None, 503: None}, body=LOGIN, auth=False, op_id="login")},
+                                        {400: None, 401: "invalid_credentials", 413: None,
+                                         429: "too_many_attempts: too many failed logins for the account or the address; retry after Retry-After",
+                                         503: None}, body=LOGIN, auth=False, op_id="login")},
         "/api/projects": {
             "post": _op("Create a project", (201, _json(NEW_PROJECT)), (400, 413),
                         body=NEW_PROJECT_REQUEST,

@@ -124,6 +124,19 @@ class Store:
             row = await conn.fetchrow(q("user_by_name"), username)
         return (row["id"], row["password_hash"]) if row else None
 
+    async def login_blocked_for(self, keys: list[tuple[str, int]], window_s: float) -> int | None:
+        """Seconds until one more guess may be made, when a key has had its limit of failures in its window."""
+        async with self.db.connection() as conn:
+            return await conn.fetchval(q("login_blocked"), [k for k, _ in keys], [n for _, n in keys], window_s)
+
+    async def login_failed(self, keys: list[str], window_s: float) -> None:
+        async with self.db.connection() as conn:
+            await conn.execute(q("login_failed"), keys, window_s)
+
+    async def login_succeeded(self, key: str) -> None:
+        async with self.db.connection() as conn:
+            await conn.execute(q("login_succeeded"), key)
+
     async def create_token(self, token_hash: bytes, user_id: int) -> None:
         async with self.db.connection() as conn:
             await conn.execute(q("create_token"), token_hash, user_id)
