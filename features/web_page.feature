@@ -25,6 +25,15 @@ Feature: Researchers work in the web page
       Then the viewer shows each spheroid of an image with the measurements the service gives
       And the measurements downloaded from the page hold one row per spheroid, with the numbers the service gives
 
+  Rule: the page runs nothing but its own code
+
+    @security
+    Scenario: The page tells the browser to run only its own script, and works under that rule
+      Given a researcher in the web page with a project of 3 spheroid images and a pixel size of 0.65 µm
+      When the researcher segments the project in the page and it completes
+      Then the page forbids code it did not ship, being framed, type sniffing and sending referrers
+      And the browser refused nothing the page did, the viewer and the download included
+
   Rule: a small batch is not stuck behind a large one
 
     @parallel

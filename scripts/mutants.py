@@ -144,6 +144,12 @@ DEFECTS = (
         ("queue/api.py", "if not await auth.check_password(password, found[1] if found else auth.UNUSABLE_HASH):",
          "if not found or not await auth.check_password(password, found[1]):"),),
         "security.feature", "Wrong passwords for one account"),
+    Defect("a policy that refuses the page's own style", "the page runs nothing but its own code, and works", (
+        ("queue/app.py", "f\"style-src {_sources(page, 'style')}\"", "f\"style-src {_sources(page.replace('{', '{ '), 'style')}\""),),
+        "web_page.feature", "run only its own script"),
+    Defect("no policy at all", "the page runs nothing but its own code", (
+        ("queue/app.py", 'headers={"Content-Security-Policy": content_security_policy()}', "headers={}"),),
+        "web_page.feature", "run only its own script"),
 )
 
 

@@ -8,6 +8,7 @@ from harness import waiting
 from harness.browser import sessions, verdicts
 from harness.browser.pages import serious_violations
 from harness.faults import halts
+from harness.report.attach import measured
 from harness.researchers import checks, seeded
 from harness.researchers.actors import everyone
 
@@ -201,3 +202,16 @@ async def step_name_as_text(context):
     page = await sessions.page_signed_in(context, context.state.researchers[0])
     assert await page.project_title() == context.state.odd_name
     assert await page.markup_inside_title() == 0, "the project name was rendered as markup"
+
+
+@then("the page forbids code it did not ship, being framed, type sniffing and sending referrers")
+async def step_page_policy(context):
+    measured("the page's policy", await verdicts.check_page_policy(context.http, context.state.researchers[0].api.base_url))
+
+
+@then("the browser refused nothing the page did, the viewer and the download included")
+async def step_nothing_refused(context):
+    page, r = context.state.page, context.state.researchers[0]
+    await verdicts.check_viewer_measurements(page, r)
+    await verdicts.check_downloaded_measurements(page, r)
+    verdicts.check_nothing_refused(page)

@@ -41,6 +41,7 @@ class ResearcherPage(ByKeyboard):
     label: str = "researcher"
     frames: list[dict] = field(default_factory=list)  # every event frame the browser received, on every socket
     sockets: int = 0
+    console: list[str] = field(default_factory=list)  # the browser's console errors (a refused script or style among them)
     # The first frame that broke "every event once, in order" (the frames, across sockets, are seqs 1, 2, 3 ...);
     # every wait on the page fails with it at once.
     broken: str | None = None
@@ -53,6 +54,7 @@ class ResearcherPage(ByKeyboard):
         page = await browser_context.new_page()
         self = cls(browser_context, page, label)
         page.on("websocket", self._watch)
+        page.on("console", lambda message: self.console.append(message.text) if message.type == "error" else None)
         await page.goto(base_url + "/")
         return self
 

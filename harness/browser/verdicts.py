@@ -99,3 +99,22 @@ def check_small_batch_first(page: ResearcherPage, small_batch: int, large: Resea
     waited_for = sum(dt.datetime.fromisoformat(t) < small_done for t in starts)
     attach.measured("fair_share_in_page", {"large_batch_jobs_started_before_small_completed": waited_for, "large_batch_jobs": len(starts)})
     assert small_done < large_last, f"the small batch completed at {small_done}, after the large batch's last image started at {large_last}"
+
+
+async def check_page_policy(session, base_url: str) -> dict[str, str]:
+    """The page's answer tells the browser to run only the page's own script and style (by hash), never to show it
+    in a frame, never to sniff a type, never to send a referrer; returns the headers it checked."""
+    async with session.get(base_url + "/") as resp:
+        headers = {k: resp.headers.get(k, "") for k in ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy")}
+    policy = dict(part.strip().split(" ", 1) for part in headers["Content-Security-Policy"].split(";") if part.strip())
+    assert policy.get("default-src") == "'none'" and policy.get("frame-ancestors") == "'none'", headers
+    for directive in ("script-src", "style-src"):
+        sources = policy.get(directive, "").split()
+        assert sources and all(s.startswith("'sha256-") for s in sources), f"{directive} allows {sources}: only the page's own, by hash"
+    assert headers["X-Content-Type-Options"] == "nosniff" and headers["Referrer-Policy"] == "no-referrer", headers
+    return headers
+
+
+def check_nothing_refused(page: ResearcherPage) -> None:
+    refused = [m for m in page.console if "Content Security Policy" in m or "Refused to" in m]
+    assert not refused, f"the browser refused what the page did: {refused[:3]}"
