@@ -101,3 +101,12 @@ Feature: Each researcher's work is their own, and bad requests change nothing
       When someone tries 8 wrong passwords for the researcher's account, then the right one
       Then the first 5 were told "invalid_credentials", the rest and the right one "too_many_attempts", with a time to retry
       And wrong passwords cost as long for an account that does not exist as for one that does, within a factor of two
+
+  Rule: no token or password is ever written down
+
+    @ui @trace
+    Scenario: A researcher's token and password appear in no log, trace or attachment
+      Given a researcher in the web page with a project of 3 spheroid images
+      And the researcher mistypes their password once
+      When the researcher segments the project in the page and it completes
+      Then neither their token nor their password is written in any service log, in the page's trace or in any attachment of the run

@@ -150,6 +150,9 @@ DEFECTS = (
     Defect("no policy at all", "the page runs nothing but its own code", (
         ("queue/app.py", 'headers={"Content-Security-Policy": content_security_policy()}', "headers={}"),),
         "web_page.feature", "run only its own script"),
+    Defect("aiohttp's own access log", "no token or password is ever written down", (
+        ("common/serve.py", ", access_log_class=AccessLogger)", ")"),),
+        "security.feature", "token and password appear"),
 )
 
 

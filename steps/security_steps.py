@@ -8,6 +8,7 @@ import re
 
 from behave import given, then, when
 
+from harness.browser import files
 from harness.report.attach import measured
 from harness.researchers import checks, misuse, seeded
 from harness.researchers.actors import PASSWORD
@@ -134,3 +135,20 @@ async def step_guess_timing(context):
     known, unknown = await misuse.guess_times(context.system.api_url, context.http, tries=context.system.config.queue.login_failures_per_account - 1)
     measured("a wrong password's cost", {"existing_account_s": known, "no_such_account_s": unknown})
     assert 0.5 <= unknown / known <= 2, f"a wrong password took {known:.3f} s for an account and {unknown:.3f} s for none"
+
+
+@given("the researcher mistypes their password once")
+async def step_mistyped(context):
+    r = context.state.researchers[0]
+    await misuse.guess(r.api.base_url, r.name, misuse.wrong_passwords(1))
+
+
+@then("neither their token nor their password is written in any service log, in the page's trace or in any attachment of the run")
+async def step_no_secret_written(context):
+    page, r = context.state.page, context.state.researchers[0]
+    await files.page_left(context, page)
+    trace = await page.finish(files.scenario_folder(context) / f"trace-{page.label}.zip")
+    places = sorted({p.log_path for p in context.system.processes()} | set(context.log_dir.rglob("*")) | set(context.results_dir.glob("*")))
+    found, searched = files.secrets_written([*places, trace], page.secrets() | {r.api.token})
+    measured("secrets written down", {"files_searched": searched, "files_with_a_secret": len(found), "sockets_with_a_token": len(page.socket_urls)})
+    assert page.socket_urls and not found, f"a token or password was written in: {found[:5]}"

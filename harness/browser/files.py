@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
+import zipfile
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 import allure
 
+from harness.browser.pages import ResearcherPage
 from harness.report import attach
 from harness.researchers.seeded import seed_block
 from harness.state import keep_for_scenario
+from harness.waiting import async_wait_until
 from system.inference import synthetic
 
 # allure-python 2.16 has no name for it; the Allure 3 report shows attachments of this type in its trace viewer.
 PLAYWRIGHT_TRACE = "application/vnd.allure.playwright-trace"
+# A closed browser socket is seen by the server at once; one not in the log after this is not coming.
+SOCKET_CLOSE_S = 30
 
 
 def scenario_folder(context) -> Path:
@@ -55,3 +62,34 @@ def keep_evidence(context, failed: bool, wants_trace: bool) -> None:
             continue
         if saved is not None:
             allure.attach.file(str(saved), name=f"Playwright trace of {page.label}", attachment_type=PLAYWRIGHT_TRACE, extension="zip")
+
+
+def secrets_written(places: list[Path], secrets: set[str]) -> tuple[list[tuple[str, int]], int]:
+    """Where any of ``secrets`` is written among the files ``places`` (a zip is searched entry by entry; its
+    percent-encoded and JSON-escaped forms count too): [(file, how many)] and how many files were searched."""
+    forms = {f.encode() for s in secrets if s for f in (s, quote(s, safe=""), quote_plus(s), json.dumps(s)[1:-1])}
+    found, searched = [], 0
+    for path in places:
+        if not path.is_file():
+            continue
+        searched += 1
+        blobs = [path.read_bytes()]
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                blobs = [archive.read(info) for info in archive.infolist()]
+        hits = sum(blob.count(form) for blob in blobs for form in forms)
+        if hits:
+            found.append((str(path), hits))
+    return found, searched
+
+
+async def page_left(context, page: ResearcherPage) -> None:
+    """The page leaves the service (its sockets close) and each of its sockets' requests is in the API processes'
+    logs: an access log writes a WebSocket's line when it closes, so only then can a log be searched for it."""
+    await page.page.goto("about:blank")
+
+    def logged() -> int:
+        return sum(p.log_path.read_text(errors="replace").count("/api/events?token=") for p in context.system.apis)
+
+    await async_wait_until(logged, until=lambda n: n >= len(page.socket_urls), timeout=SOCKET_CLOSE_S, interval=0.05,
+                           describe=f"the {len(page.socket_urls)} socket(s) of the page to be in the API logs (seen: lines)")

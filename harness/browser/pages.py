@@ -16,9 +16,11 @@ import asyncio
 import csv
 import json
 import re
+import zipfile
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qs, quote, quote_plus, urlsplit
 
 from playwright.async_api import expect
 
@@ -42,6 +44,8 @@ class ResearcherPage(ByKeyboard):
     frames: list[dict] = field(default_factory=list)  # every event frame the browser received, on every socket
     sockets: int = 0
     console: list[str] = field(default_factory=list)  # the browser's console errors (a refused script or style among them)
+    socket_urls: list[str] = field(default_factory=list)
+    finished: tuple[Path | None] | None = None  # where the trace went, once recording stopped
     # The first frame that broke "every event once, in order" (the frames, across sockets, are seqs 1, 2, 3 ...);
     # every wait on the page fails with it at once.
     broken: str | None = None
@@ -59,6 +63,7 @@ class ResearcherPage(ByKeyboard):
         return self
 
     def _watch(self, ws) -> None:
+        self.socket_urls.append(ws.url)
         self.sockets += 1
         socket = self.sockets
         ws.on("framereceived", lambda payload: self._received(socket, json.loads(payload)))
@@ -240,12 +245,23 @@ class ResearcherPage(ByKeyboard):
     async def screenshot(self) -> bytes:
         return await self.page.screenshot(full_page=True)
 
+    def secrets(self) -> set[str]:
+        """What the page was trusted with: the password it typed and the token its sockets carried."""
+        tokens = {parse_qs(urlsplit(url).query).get("token", [""])[0] for url in self.socket_urls}
+        return {PASSWORD} | (tokens - {""})
+
     async def finish(self, trace_path: Path | None) -> Path | None:
-        """Stop recording; the trace goes to ``trace_path`` (None: discarded)."""
+        """Stop recording (once; a second call answers as the first did); the trace goes to ``trace_path`` (None:
+        discarded) with every secret the page was trusted with replaced by ``[redacted]``."""
+        if self.finished is not None:
+            return self.finished[0] if trace_path is not None else None
         if trace_path is None:
             await self.browser_context.tracing.stop()
+            self.finished = (None,)
             return None
         await self.browser_context.tracing.stop(path=str(trace_path))
+        scrub_zip(trace_path, self.secrets())
+        self.finished = (trace_path,)
         return trace_path
 
     async def close(self) -> None:
@@ -258,3 +274,21 @@ def serious_violations(scan: dict) -> list[dict]:
 
 def axe_version(scan: dict) -> str:
     return scan.get("testEngine", {}).get("version", "unknown")
+
+
+def scrub_zip(path: Path, secrets: set[str]) -> int:
+    """Replace every occurrence of each secret in every file of the zip at ``path`` by ``[redacted]`` (its
+    percent-encoded and JSON-escaped forms too); returns how many were replaced."""
+    forms = sorted({f for s in secrets if s for f in (s, quote(s, safe=""), quote_plus(s), json.dumps(s)[1:-1])}, key=len, reverse=True)
+    replaced, entries = 0, []
+    with zipfile.ZipFile(path) as source:
+        for info in source.infolist():
+            data = source.read(info)
+            for form in forms:
+                replaced += data.count(form.encode())
+                data = data.replace(form.encode(), b"[redacted]")
+            entries.append((info, data))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for info, data in entries:
+            target.writestr(info, data)
+    return replaced
