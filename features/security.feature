@@ -110,3 +110,18 @@ Feature: Each researcher's work is their own, and bad requests change nothing
       And the researcher mistypes their password once
       When the researcher segments the project in the page and it completes
       Then neither their token nor their password is written in any service log, in the page's trace or in any attachment of the run
+
+  Rule: a session ends when the researcher signs out, or leaves it unused
+
+    @security
+    Scenario: Signing out ends the session everywhere, the event stream included
+      Given a researcher with a project of one spheroid image
+      When the researcher signs out
+      Then every request is refused with the error "unauthorized"
+      And their event stream was closed because the session ended, within the time the service promises
+
+    @security
+    Scenario: A session left unused ends, and one in use lives on
+      Given an API process whose sessions last 2 seconds unused
+      When one researcher signs in there and leaves the session unused, and another keeps using theirs for twice that long
+      Then the unused session is refused with the error "unauthorized", and the one in use is still good

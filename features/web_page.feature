@@ -64,3 +64,12 @@ Feature: Researchers work in the web page
       Given a new visitor on the sign-in view of the web page
       When axe-core scans the sign-in view, the workspace while a batch of 6 images runs, and the viewer
       Then it finds no serious or critical violation in any of the three
+
+  Rule: when a session ends, the page asks to sign in again and forgets nothing the researcher typed
+
+    Scenario: The researcher's session is ended from another window while they are typing
+      Given a researcher signed in to the web page with a project of 3 spheroid images
+      And the researcher has typed "Second plate" as a new project's name, without creating it
+      When the researcher's session is ended from another window
+      Then the page asks the researcher to sign in again, within the time the service promises
+      And once signed in again, the new project's name still reads "Second plate"

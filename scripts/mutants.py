@@ -153,6 +153,13 @@ DEFECTS = (
     Defect("aiohttp's own access log", "no token or password is ever written down", (
         ("common/serve.py", ", access_log_class=AccessLogger)", ")"),),
         "security.feature", "token and password appear"),
+    Defect("a socket outlives its session", "a session that ended ends its event sockets", (
+        ("queue/sockets.py", "if time.monotonic() - checked >= FALLBACK_POLL_S:", "if False:"),),
+        "security.feature", "Signing out ends the session"),
+    Defect("signing out revokes nothing", "signing out ends the session everywhere", (
+        ("queue/sql/accounts.sql", "DELETE FROM tokens WHERE token_hash = $1 RETURNING user_id;",
+         "SELECT user_id FROM tokens WHERE token_hash = $1;"),),
+        "security.feature", "Signing out ends the session"),
 )
 
 

@@ -8,12 +8,12 @@ import re
 
 from behave import given, then, when
 
-from harness.browser import files
+from harness.browser import files, secrets
 from harness.report.attach import measured
 from harness.researchers import checks, misuse, seeded
 from harness.researchers.actors import PASSWORD
 from harness.researchers.misuse import spheroid_png
-from system.contract import QUEUE_ERRORS
+from system.contract import QUEUE_ERRORS, SESSION_CHECK_S, SESSION_ENDED_CLOSE_CODE
 
 
 @given("two researchers, one of whom has segmented a project")
@@ -149,6 +149,37 @@ async def step_no_secret_written(context):
     await files.page_left(context, page)
     trace = await page.finish(files.scenario_folder(context) / f"trace-{page.label}.zip")
     places = sorted({p.log_path for p in context.system.processes()} | set(context.log_dir.rglob("*")) | set(context.results_dir.glob("*")))
-    found, searched = files.secrets_written([*places, trace], page.secrets() | {r.api.token})
+    found, searched = secrets.secrets_written([*places, trace], page.secrets() | {r.api.token})
     measured("secrets written down", {"files_searched": searched, "files_with_a_secret": len(found), "sockets_with_a_token": len(page.socket_urls)})
     assert page.socket_urls and not found, f"a token or password was written in: {found[:5]}"
+
+
+@when("the researcher signs out")
+async def step_sign_out(context):
+    r = context.state.researchers[0]
+    context.state.response = await r.api.logout()
+    context.state.answers = await misuse.with_token(r.api.base_url, r.project_id, r.api.token)
+
+
+@then("their event stream was closed because the session ended, within the time the service promises")
+async def step_stream_ended(context):
+    events = context.state.researchers[0].events
+    await events.wait_until_ended(2 * SESSION_CHECK_S)
+    assert context.state.response.status == 204 and events.ended == SESSION_ENDED_CLOSE_CODE, (context.state.response.status, events.ended)
+
+
+@given("an API process whose sessions last {seconds:g} seconds unused")
+def step_short_sessions(context, seconds: float):
+    context.state.server_process = context.system.start_api(SESSION_SECONDS=f"{seconds:g}")
+
+
+@when("one researcher signs in there and leaves the session unused, and another keeps using theirs for twice that long")
+async def step_sessions_used_and_not(context):
+    context.state.answers = await misuse.sessions_used_and_not(context.state.server_process.address, context.http)
+
+
+@then('the unused session is refused with the error "unauthorized", and the one in use is still good')
+def step_sessions_outcome(context):
+    unused, used = context.state.answers
+    assert (unused.status, unused.error_code) == (QUEUE_ERRORS["unauthorized"], "unauthorized"), checks.described(unused)
+    assert used.status == 200, checks.described(used)

@@ -11,6 +11,7 @@ from harness.faults import halts
 from harness.report.attach import measured
 from harness.researchers import checks, seeded
 from harness.researchers.actors import everyone
+from system.contract import SESSION_CHECK_S
 
 
 # ---------------------------------------------------------------- researchers in browsers
@@ -215,3 +216,26 @@ async def step_nothing_refused(context):
     await verdicts.check_viewer_measurements(page, r)
     await verdicts.check_downloaded_measurements(page, r)
     verdicts.check_nothing_refused(page)
+
+
+@given('the researcher has typed "{name}" as a new project\'s name, without creating it')
+async def step_typed_project_name(context, name: str):
+    await context.state.page.type_project_name(name)
+
+
+@when("the researcher's session is ended from another window")
+async def step_session_ended_elsewhere(context):
+    context.state.response = await sessions.end_page_session(context, context.state.page)
+
+
+@then("the page asks the researcher to sign in again, within the time the service promises")
+async def step_asked_to_sign_in(context):
+    assert context.state.response.status == 204, checks.described(context.state.response)
+    await context.state.page.wait_asked_to_sign_in(2 * SESSION_CHECK_S)
+
+
+@then('once signed in again, the new project\'s name still reads "{name}"')
+async def step_typed_kept(context, name: str):
+    page = context.state.page
+    await page.sign_in(context.state.researchers[0].name)
+    assert await page.typed_project_name() == name, f"the new project's name reads {await page.typed_project_name()!r}"

@@ -66,6 +66,10 @@ MAX_WRITE_BACKOFF_S = 1.0  # the longest a worker waits between tries to write a
 SHUTDOWN_CLOSE_S = 5.0  # after its grace period (SHUTDOWN_GRACE_SECONDS) a stopping worker hands back and closes within this
 STATEMENT_TIMEOUT_S = 10.0  # a database statement that has not answered by then is given up (the database is "unavailable")
 
+# ---------------------------------------------------------------- sessions
+SESSION_ENDED_CLOSE_CODE = 4001  # an event socket whose session ended (signed out, expired) closes with this code ...
+SESSION_CHECK_S = 5.0  # ... at most this long after it ended
+
 # ---------------------------------------------------------------- the web page
 # A dropped event socket is tried again after PAGE_RETRY_MIN_MS, doubling to at most PAGE_RETRY_MAX_MS
 # (docs/api.md section 4): a page is live again within two of its longest waits after the network returns.

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
-import zipfile
 from pathlib import Path
-from urllib.parse import quote, quote_plus
 
 import allure
 
@@ -62,25 +59,6 @@ def keep_evidence(context, failed: bool, wants_trace: bool) -> None:
             continue
         if saved is not None:
             allure.attach.file(str(saved), name=f"Playwright trace of {page.label}", attachment_type=PLAYWRIGHT_TRACE, extension="zip")
-
-
-def secrets_written(places: list[Path], secrets: set[str]) -> tuple[list[tuple[str, int]], int]:
-    """Where any of ``secrets`` is written among the files ``places`` (a zip is searched entry by entry; its
-    percent-encoded and JSON-escaped forms count too): [(file, how many)] and how many files were searched."""
-    forms = {f.encode() for s in secrets if s for f in (s, quote(s, safe=""), quote_plus(s), json.dumps(s)[1:-1])}
-    found, searched = [], 0
-    for path in places:
-        if not path.is_file():
-            continue
-        searched += 1
-        blobs = [path.read_bytes()]
-        if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as archive:
-                blobs = [archive.read(info) for info in archive.infolist()]
-        hits = sum(blob.count(form) for blob in blobs for form in forms)
-        if hits:
-            found.append((str(path), hits))
-    return found, searched
 
 
 async def page_left(context, page: ResearcherPage) -> None:

@@ -16,15 +16,15 @@ import asyncio
 import csv
 import json
 import re
-import zipfile
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qs, quote, quote_plus, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from playwright.async_api import expect
 
 from harness.browser.keyboard import ByKeyboard
+from harness.browser.secrets import scrub_zip
 from harness.researchers.actors import PASSWORD
 from harness.waiting import async_wait_until
 from system.contract import PAGE_RETRY_MAX_MS
@@ -99,6 +99,20 @@ class ResearcherPage(ByKeyboard):
         await self._credentials(username, password)
         await self.page.get_by_role("button", name="Create account").click()
         await self.wait_connection("live")
+
+    async def sign_out(self) -> None:
+        await self.page.get_by_role("button", name="Sign out").click()
+        await self.page.get_by_role("button", name="Sign in").wait_for()
+
+    async def wait_asked_to_sign_in(self, timeout_s: float) -> None:
+        """Until the page shows the sign-in form again (its session ended)."""
+        await self.page.get_by_role("button", name="Sign in").wait_for(timeout=timeout_s * 1000)
+
+    async def type_project_name(self, name: str) -> None:
+        await self.page.get_by_role("textbox", name="New project name").fill(name)
+
+    async def typed_project_name(self) -> str:
+        return await self.page.get_by_role("textbox", name="New project name").input_value()
 
     async def connection(self) -> str:
         return (await self.page.get_by_role("status", name="Connection").text_content()).strip()
@@ -276,19 +290,3 @@ def axe_version(scan: dict) -> str:
     return scan.get("testEngine", {}).get("version", "unknown")
 
 
-def scrub_zip(path: Path, secrets: set[str]) -> int:
-    """Replace every occurrence of each secret in every file of the zip at ``path`` by ``[redacted]`` (its
-    percent-encoded and JSON-escaped forms too); returns how many were replaced."""
-    forms = sorted({f for s in secrets if s for f in (s, quote(s, safe=""), quote_plus(s), json.dumps(s)[1:-1])}, key=len, reverse=True)
-    replaced, entries = 0, []
-    with zipfile.ZipFile(path) as source:
-        for info in source.infolist():
-            data = source.read(info)
-            for form in forms:
-                replaced += data.count(form.encode())
-                data = data.replace(form.encode(), b"[redacted]")
-            entries.append((info, data))
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
-        for info, data in entries:
-            target.writestr(info, data)
-    return replaced

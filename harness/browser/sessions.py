@@ -15,10 +15,11 @@ import numpy as np
 
 from harness.browser.files import image_files
 from harness.browser.pages import PAGE_RETRY_MAX_S, ResearcherPage, axe_version, serious_violations
+from harness.clients.api import ApiClient, ApiResponse
 from harness.faults.halts import freeze_inference, resume_inference
 from harness.faults.proxy import FaultProxy
 from harness.report import attach
-from harness.researchers.actors import Researcher, everyone
+from harness.researchers.actors import PASSWORD, Researcher, everyone
 from harness.state import keep_for_scenario
 from harness.waiting import BATCH_TIMEOUT_S, async_wait_until
 from system.inference import synthetic
@@ -183,3 +184,10 @@ async def scan_three_views(context, page: ResearcherPage, count: int) -> dict[st
 # ---------------------------------------------------------------- what the page shows, against the service
 
 
+
+
+async def end_page_session(context, page: ResearcherPage) -> ApiResponse:
+    """Sign the page's session out from elsewhere (another window, with the page's own token)."""
+    tokens = page.secrets() - {PASSWORD}
+    assert len(tokens) == 1, f"the page's sockets carried {len(tokens)} tokens"
+    return await ApiClient(context.system.api_url, context.http, tokens.pop()).logout()

@@ -61,6 +61,9 @@ class ApiClient:
         self.token = body["token"]
         return body
 
+    async def logout(self) -> ApiResponse:
+        return await self.request("POST", "/api/auth/logout")
+
     async def create_project(self, name: str, pixel_size_um: float | None = None) -> dict:
         body = {"name": name} if pixel_size_um is None else {"name": name, "pixel_size_um": pixel_size_um}
         return await self.expect(201, "POST", "/api/projects", json=body)

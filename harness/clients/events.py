@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 import websockets
 
-from harness.waiting import WaitTimeout
+from harness.waiting import WaitTimeout, async_wait_until
+from system.contract import SESSION_ENDED_CLOSE_CODE
 
 
 @dataclass
@@ -46,6 +47,7 @@ class EventStream:
     reconnects: int = 0
     gaps: list[tuple[float, float]] = field(default_factory=list)  # (lost, back) in time.time()
     error: BaseException | None = None  # why it gave up reconnecting, if it did
+    ended: int | None = None  # the close code, when the server closed it because the session ended (it is not reopened)
     # Checked as each event arrives: its seq follows the last one, it is about one of these projects, a job
     # starts no attempt beyond ``max_attempts`` (the system's MAX_ATTEMPTS) and none after its final event.
     project_ids: set[int] = field(default_factory=set)
@@ -94,6 +96,11 @@ class EventStream:
                         self._arrived.notify_all()
             if self._closing:
                 return
+            if getattr(self._ws, "close_code", None) == SESSION_ENDED_CLOSE_CODE:
+                self.ended = SESSION_ENDED_CLOSE_CODE
+                async with self._arrived:
+                    self._arrived.notify_all()
+                return
             lost, backoff = time.time(), 0.05
             while not self._closing:
                 turn += 1
@@ -126,6 +133,11 @@ class EventStream:
                 self.violations.append(f"job {body['job_id']} started again (attempt {body['attempt']}, seq {body['seq']}) after its final event")
         elif body["type"] in ("job.succeeded", "job.failed", "job.cancelled"):
             self._finished.add(body["job_id"])
+
+    async def wait_until_ended(self, timeout_s: float) -> None:
+        """Until the server has closed the stream because its session ended (signed out, expired)."""
+        await async_wait_until(lambda: self.ended, until=lambda code: code is not None, timeout=timeout_s, interval=0.05,
+                               describe="the event stream to be closed for an ended session (seen: its close code)")
 
     async def close(self) -> None:
         self._closing = True

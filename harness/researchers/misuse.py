@@ -9,6 +9,7 @@ Bodies are built when a scenario sends them, never at import.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import statistics
@@ -24,7 +25,7 @@ import websockets
 from PIL import Image
 
 from harness.clients.api import ApiResponse, upload_form
-from harness.researchers.actors import Researcher
+from harness.researchers.actors import PASSWORD, Researcher
 from system.inference import synthetic
 
 
@@ -226,3 +227,30 @@ async def guess_times(base_url: str, session: aiohttp.ClientSession, tries: int)
         unknown += await guess(base_url, f"{account.name}-nobody", [password])
     assert all(g.code == "invalid_credentials" for g in known + unknown), [(g.status, g.code) for g in known + unknown]
     return statistics.median(g.seconds for g in known), statistics.median(g.seconds for g in unknown)
+
+
+# ---------------------------------------------------------------- sessions
+async def with_token(base_url: str, project_id: int, token: str) -> list[tuple[str, int, str]]:
+    """(what, status, error code) of asking for a project, its images and the queue with ``token`` in the header."""
+    answers = []
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as session:
+        for path in _owned_paths(project_id):
+            async with session.get(base_url + path) as resp:
+                body = await resp.json()
+                answers.append((path, resp.status, body["error"]["code"] if isinstance(body, dict) and "error" in body else "answered"))
+    return answers
+
+
+async def sessions_used_and_not(base_url: str, session: aiohttp.ClientSession) -> tuple[ApiResponse, ApiResponse]:
+    """Two researchers sign in at an API process with short sessions (its SESSION_SECONDS); one leaves the
+    session unused, the other asks for the queue every tenth of a session; after two sessions' time both ask
+    again.  The session's length is read from the login's ``expires_in``; the wait is measured from there."""
+    idle = await Researcher.sign_up(base_url, session, "idle")
+    busy = await Researcher.sign_up(base_url, session, "busy")
+    lasts = float((await idle.api.login(idle.name, PASSWORD))["expires_in"])
+    await busy.api.login(busy.name, PASSWORD)
+    until = time.monotonic() + 2 * lasts
+    while time.monotonic() < until:
+        await busy.api.queue()
+        await asyncio.sleep(lasts / 10)
+    return await idle.api.request("GET", "/api/queue"), await busy.api.request("GET", "/api/queue")

@@ -59,8 +59,17 @@ async def login(request: web.Request) -> web.Response:
         raise ApiError(401, "invalid_credentials", "wrong username or password")
     await store(request).login_succeeded(account)
     token, digest = auth.new_token()
-    await store(request).create_token(digest, found[0])
-    return web.json_response({"token": token, "user_id": found[0]})
+    await store(request).create_token(digest, found[0], settings.session_s)
+    return web.json_response({"token": token, "user_id": found[0], "expires_in": int(settings.session_s)})
+
+
+@routes.post("/api/auth/logout")
+async def logout(request: web.Request) -> web.Response:
+    """End the session: the token is revoked everywhere (its event sockets close within FALLBACK_POLL_S)."""
+    token = auth.bearer(request)
+    if not token or not await store(request).revoke_token(auth.token_hash(token)):
+        raise ApiError(401, "unauthorized", "a valid bearer token is required")
+    return web.Response(status=204)
 
 
 # ----------------------------------------------------------------- projects and images

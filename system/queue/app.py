@@ -45,10 +45,11 @@ PUBLIC = ("/api/auth/",)
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path.startswith("/api/") and not request.path.startswith(PUBLIC):
         token = bearer(request)
-        user_id = await request.app[STORE].user_for_token(token_hash(token)) if token else None
+        digest = token_hash(token) if token else None
+        user_id = await request.app[STORE].user_for_token(digest, request.app[SETTINGS].session_s) if digest else None
         if user_id is None:
-            raise ApiError(401, "unauthorized", "a valid bearer token is required")
-        request["user_id"] = user_id
+            raise ApiError(401, "unauthorized", "a valid bearer token is required (a session ends when it is not used, or signed out)")
+        request["user_id"], request["token_hash"] = user_id, digest
     return await handler(request)
 
 

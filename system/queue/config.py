@@ -43,6 +43,8 @@ class QueueSettings(QueueProcessSettings):
     host: str = setting("127.0.0.1", env="HOST", help="address to bind")
     port: int = setting(8080, env="PORT", at_least=0, help="port; 0 picks a free one")
     pool_size: int = setting(50, env="POOL_SIZE", at_least=1, help="database connections at most")
+    session_s: float = setting(12 * 3600.0, env="SESSION_SECONDS", above=0, unit="s",
+                               help="how long a token lives unused; each use with less than half of it left renews it")
     login_failures_per_account: int = setting(5, env="LOGIN_FAILURES_PER_ACCOUNT", at_least=1,
                                               help="failed logins for one account within the window before it is answered 429")
     login_failures_per_address: int = setting(50, env="LOGIN_FAILURES_PER_ADDRESS", at_least=1,

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from ..common.http import ApiError
-from .keys import HUB, METRICS, SOCKETS, STORE
+from ..contract import SESSION_CHECK_S, SESSION_ENDED_CLOSE_CODE
+from .keys import HUB, METRICS, SETTINGS, SOCKETS, STORE
 
 PAGE = 500
-FALLBACK_POLL_S = 5.0
+FALLBACK_POLL_S = SESSION_CHECK_S  # the contract's promise: a socket notices an ended session within this
+SESSION_ENDED = SESSION_ENDED_CLOSE_CODE  # sign in again, then reconnect
 
 
 def frame(row) -> str:
@@ -47,8 +50,14 @@ async def events_socket(request: web.Request) -> web.StreamResponse:
     metrics.sockets.inc()
     wake = hub.subscribe(user_id)
     reader = asyncio.create_task(_drain(ws), name=f"ws-reader-{user_id}")
+    session_s, checked = request.app[SETTINGS].session_s, time.monotonic()
     try:
         while not ws.closed and not reader.done():
+            if time.monotonic() - checked >= FALLBACK_POLL_S:  # a session that ended (signed out, expired) ends its sockets
+                checked = time.monotonic()
+                if await store.user_for_token(request["token_hash"], session_s) != user_id:
+                    await ws.close(code=SESSION_ENDED, message=b"unauthorized")
+                    break
             wake.clear()
             rows = await store.events_after(user_id, after, PAGE)
             for row in rows:

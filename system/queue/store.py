@@ -11,6 +11,7 @@ answers exactly as a missing one: 404 ``not_found``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
 import json
@@ -22,7 +23,7 @@ from ..common.http import ApiError
 from ..common.measure import decode_mask, in_micrometres, measure
 from ..contract import CSV_COLUMNS
 from . import jobstore
-from .db import Database
+from .db import CANNOT_TAKE_IT_NOW, Database
 from .queries import q
 from .uploads import Upload
 
@@ -137,13 +138,23 @@ class Store:
         async with self.db.connection() as conn:
             await conn.execute(q("login_succeeded"), key)
 
-    async def create_token(self, token_hash: bytes, user_id: int) -> None:
+    async def create_token(self, token_hash: bytes, user_id: int, session_s: float) -> None:
         async with self.db.connection() as conn:
-            await conn.execute(q("create_token"), token_hash, user_id)
+            await conn.execute(q("create_token"), token_hash, user_id, session_s)
 
-    async def user_for_token(self, token_hash: bytes) -> int | None:
+    async def user_for_token(self, token_hash: bytes, session_s: float) -> int | None:
+        """The user of a token that has not expired; one in use with less than half a session left gets a
+        whole session again (a database that cannot take that write now does not refuse the request)."""
         async with self.db.connection() as conn:
-            return await conn.fetchval(q("user_for_token"), token_hash)
+            row = await conn.fetchrow(q("user_for_token"), token_hash)
+            if row is not None and row["left_s"] < session_s / 2:
+                with contextlib.suppress(*CANNOT_TAKE_IT_NOW):
+                    await conn.execute(q("slide_token"), token_hash, session_s)
+        return row["user_id"] if row else None
+
+    async def revoke_token(self, token_hash: bytes) -> bool:
+        async with self.db.connection() as conn:
+            return await conn.fetchval(q("revoke_token"), token_hash) is not None
 
     # ------------------------------------------------------------ projects and images
     async def create_project(self, uid: int, name: str, pixel_size_um: float | None) -> dict:

@@ -8,10 +8,19 @@ INSERT INTO users (username, password_hash) VALUES ($1, $2) RETURNING id;
 SELECT id, password_hash FROM users WHERE username = $1;
 
 -- create_token --
-INSERT INTO tokens (token_hash, user_id) VALUES ($1, $2);
+-- $3 the session's length in seconds
+INSERT INTO tokens (token_hash, user_id, expires_at) VALUES ($1, $2, now() + make_interval(secs => $3::float8));
 
 -- user_for_token --
-SELECT user_id FROM tokens WHERE token_hash = $1;
+-- The user of a token that has not expired, and the seconds it has left.
+SELECT user_id, extract(epoch FROM expires_at - now())::float8 AS left_s FROM tokens WHERE token_hash = $1 AND expires_at > now();
+
+-- slide_token --
+-- A token in use lives on: $2 more seconds from now (done when less than half of that is left).
+UPDATE tokens SET expires_at = now() + make_interval(secs => $2::float8) WHERE token_hash = $1 AND expires_at > now();
+
+-- revoke_token --
+DELETE FROM tokens WHERE token_hash = $1 RETURNING user_id;
 
 -- login_blocked --
 -- Seconds until a guess may be made again, when one of the keys $1 has had at least its limit ($2, the
