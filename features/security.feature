@@ -125,3 +125,18 @@ Feature: Each researcher's work is their own, and bad requests change nothing
       Given an API process whose sessions last 2 seconds unused
       When one researcher signs in there and leaves the session unused, and another keeps using theirs for twice that long
       Then the unused session is refused with the error "unauthorized", and the one in use is still good
+
+  Rule: one researcher cannot starve the others
+
+    @security
+    Scenario: A researcher making changes faster than allowed is slowed down, and another is answered as usual
+      Given 2 researchers, each with a project of one spheroid image
+      When the first sends 300 changes at once, and the second makes one meanwhile
+      Then the first's changes past what the service allows at once were told "too_many_requests", with a time to retry
+      And the second researcher's change was answered as usual
+
+    @security
+    Scenario: A researcher opening more live connections than allowed is refused the extra ones
+      Given a researcher with a project of one spheroid image
+      When the researcher opens 12 more live event connections at once
+      Then those past the service's limit were refused with the error "too_many_requests"

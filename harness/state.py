@@ -71,6 +71,7 @@ class ScenarioState:
     cancelled_batch: ApiResponse | None = None
     started_before_cancel: set[int] = field(default_factory=set)
     burst: Burst | None = None
+    burst_s: float = 0.0  # how long a burst of requests took
     guesses: list[Guess] = field(default_factory=list)  # logins someone tried
     outcomes: dict[str, int] = field(default_factory=dict)  # a burst's answers by kind
     ious: dict[str, list[float]] = field(default_factory=dict)  # each researcher's masks against the truth

@@ -160,6 +160,12 @@ DEFECTS = (
         ("queue/sql/accounts.sql", "DELETE FROM tokens WHERE token_hash = $1 RETURNING user_id;",
          "SELECT user_id FROM tokens WHERE token_hash = $1;"),),
         "security.feature", "Signing out ends the session"),
+    Defect("no limit on a researcher's changes", "one researcher cannot starve the others", (
+        ("queue/app.py", "            request.app[WRITES].take(user_id)", "            pass"),),
+        "security.feature", "faster than allowed"),
+    Defect("no limit on a researcher's sockets", "one researcher cannot starve the others", (
+        ("queue/sockets.py", "    request.app[SOCKETS_PER_USER].open(user_id)  #", "    (lambda _: None)(user_id)  #"),),
+        "security.feature", "more live connections"),
 )
 
 

@@ -17,6 +17,11 @@ async def step_a_researcher_with_one_image(context):
     context.state.researchers = [await seeded.researcher_with_images(context, 1)]
 
 
+@given("{n:d} researchers, each with a project of one spheroid image")
+async def step_researchers_with_one_image(context, n: int):
+    context.state.researchers = await seeded.researchers_with_images(context, n, 1)
+
+
 @given("{n:d} researchers, each with a project of {count:d} spheroid images")
 async def step_researchers_with_images(context, n: int, count: int):
     context.state.researchers = await seeded.researchers_with_images(context, n, count)

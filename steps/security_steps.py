@@ -11,7 +11,7 @@ from behave import given, then, when
 from harness.browser import files, secrets
 from harness.report.attach import measured
 from harness.researchers import checks, misuse, seeded
-from harness.researchers.actors import PASSWORD
+from harness.researchers.actors import PASSWORD, everyone
 from harness.researchers.misuse import spheroid_png
 from system.contract import QUEUE_ERRORS, SESSION_CHECK_S, SESSION_ENDED_CLOSE_CODE
 
@@ -183,3 +183,40 @@ def step_sessions_outcome(context):
     unused, used = context.state.answers
     assert (unused.status, unused.error_code) == (QUEUE_ERRORS["unauthorized"], "unauthorized"), checks.described(unused)
     assert used.status == 200, checks.described(used)
+
+
+@when("the first sends {n:d} changes at once, and the second makes one meanwhile")
+async def step_many_changes(context, n: int):
+    first, second = context.state.researchers[:2]
+    (context.state.answers, context.state.burst_s), context.state.response = await everyone(
+        [misuse.many_changes(first, n), misuse.one_change(second)])
+
+
+@then('the first\'s changes past what the service allows at once were told "too_many_requests", with a time to retry')
+def step_changes_limited(context):
+    q, answers = context.system.config.queue, context.state.answers
+    allowed = q.write_burst + q.writes_per_second * context.state.burst_s
+    limited = [a for a in answers if a.status == QUEUE_ERRORS["too_many_requests"]]
+    measured("one researcher's burst of changes", {"sent": len(answers), "limited": len(limited), "allowed_at_most": round(allowed)})
+    assert all(a.error_code == "invalid_request" or (a in limited and a.headers.get("Retry-After")) for a in answers), \
+        {checks.described(a) for a in answers if a.status not in (400, 429)}
+    assert limited and len(answers) - len(limited) <= allowed, f"{len(answers) - len(limited)} changes taken in, at most {allowed:.0f} allowed"
+
+
+@then("the second researcher's change was answered as usual")
+def step_second_answered(context):
+    assert context.state.response.status == 201, checks.described(context.state.response)
+
+
+@when("the researcher opens {n:d} more live event connections at once")
+async def step_many_sockets(context, n: int):
+    r = context.state.researchers[0]
+    context.state.before = {"same_process": int(r.events.base_url == r.api.base_url)}
+    context.state.answers = await misuse.many_sockets(r, n)
+
+
+@then('those past the service\'s limit were refused with the error "too_many_requests"')
+def step_sockets_limited(context):
+    opened, refused = context.state.answers
+    room = context.system.config.queue.max_sockets_per_user - context.state.before["same_process"]
+    assert opened == room and refused and set(refused) == {QUEUE_ERRORS["too_many_requests"]}, (opened, room, refused)

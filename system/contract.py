@@ -47,7 +47,7 @@ MAX_ID = 2**63 - 1  # bigint
 COMMON_ERRORS = {"invalid_request": 400, "not_found": 404, "method_not_allowed": 405, "too_large": 413}
 QUEUE_ERRORS = COMMON_ERRORS | {
     "invalid_image": 400, "unknown_model": 400, "unauthorized": 401, "invalid_credentials": 401, "not_ready": 409,
-    "username_taken": 409, "unsupported_type": 415, "too_many_attempts": 429, "busy": 503, "unavailable": 503,
+    "username_taken": 409, "unsupported_type": 415, "too_many_attempts": 429, "too_many_requests": 429, "busy": 503, "unavailable": 503,
 }
 INFERENCE_ERRORS = COMMON_ERRORS | {
     "invalid_image": 400, "fault_injection_disabled": 403, "unknown_model": 404, "overloaded": 503, "model_unavailable": 503,

@@ -254,3 +254,36 @@ async def sessions_used_and_not(base_url: str, session: aiohttp.ClientSession) -
         await busy.api.queue()
         await asyncio.sleep(lasts / 10)
     return await idle.api.request("GET", "/api/queue"), await busy.api.request("GET", "/api/queue")
+
+
+# ---------------------------------------------------------------- one researcher against the limits
+async def many_changes(researcher: Researcher, n: int) -> tuple[list[ApiResponse], float]:
+    """``n`` changes (project creations with a body that is not JSON, so nothing is stored) at once; the answers,
+    and how long the burst took (s)."""
+    started = time.monotonic()
+    answers = await asyncio.gather(*(researcher.api.request("POST", "/api/projects", data=b"{not json") for _ in range(n)))
+    return list(answers), time.monotonic() - started
+
+
+async def one_change(researcher: Researcher) -> ApiResponse:
+    """An ordinary change: a new project."""
+    return await researcher.api.request("POST", "/api/projects", json={"name": "made meanwhile"})
+
+
+async def many_sockets(researcher: Researcher, n: int) -> tuple[int, list[int]]:
+    """Open ``n`` event sockets at once at the researcher's API process, keep them until all are answered, close
+    them; returns how many opened and the statuses of those refused."""
+    url = researcher.api.base_url.replace("http://", "ws://", 1) + "/api/events"
+    headers = {"Authorization": f"Bearer {researcher.api.token}"}
+
+    async def one():
+        try:
+            return await websockets.connect(url, additional_headers=headers, open_timeout=10)
+        except websockets.InvalidStatus as exc:
+            return exc.response.status_code
+
+    outcomes = await asyncio.gather(*(one() for _ in range(n)))
+    opened = [o for o in outcomes if not isinstance(o, int)]
+    for ws in opened:
+        await ws.close()
+    return len(opened), [o for o in outcomes if isinstance(o, int)]

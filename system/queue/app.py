@@ -31,7 +31,8 @@ from .auth import bearer, token_hash
 from .config import QueueSettings
 from .db import Database
 from .events import EventHub
-from .keys import DB, HTTP, HUB, METRICS, SETTINGS, SOCKETS, STORE
+from .keys import DB, HTTP, HUB, METRICS, SETTINGS, SOCKETS, SOCKETS_PER_USER, STORE, WRITES
+from .limits import WRITE_METHODS, SocketCount, WriteBuckets
 from .metrics import ApiMetrics
 from .queries import migrate
 from .sockets import close_sockets, events_socket
@@ -50,6 +51,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         if user_id is None:
             raise ApiError(401, "unauthorized", "a valid bearer token is required (a session ends when it is not used, or signed out)")
         request["user_id"], request["token_hash"] = user_id, digest
+        if request.method in WRITE_METHODS:
+            request.app[WRITES].take(user_id)  # one researcher's writes cannot starve the others'
     return await handler(request)
 
 
@@ -118,6 +121,8 @@ def create_app(settings: QueueSettings) -> web.Application:
     app[SETTINGS] = settings
     app[METRICS] = ApiMetrics()
     app[SOCKETS] = weakref.WeakSet()
+    app[WRITES] = WriteBuckets(settings.writes_per_second, settings.write_burst)
+    app[SOCKETS_PER_USER] = SocketCount(settings.max_sockets_per_user)
 
     async def database(app: web.Application):
         db = await Database.connect(settings.database_url, settings.pool_size, settings.acquire_timeout_s, settings.pool_idle_s)

@@ -43,6 +43,11 @@ class QueueSettings(QueueProcessSettings):
     host: str = setting("127.0.0.1", env="HOST", help="address to bind")
     port: int = setting(8080, env="PORT", at_least=0, help="port; 0 picks a free one")
     pool_size: int = setting(50, env="POOL_SIZE", at_least=1, help="database connections at most")
+    writes_per_second: float = setting(20.0, env="WRITES_PER_SECOND", above=0,
+                                       help="changes (POST, PUT, PATCH, DELETE) a researcher may make per second, after a burst")
+    write_burst: int = setting(200, env="WRITE_BURST", at_least=1, help="changes a researcher may make at once")
+    max_sockets_per_user: int = setting(8, env="MAX_SOCKETS_PER_USER", at_least=1,
+                                        help="live event connections a researcher may hold open at once")
     session_s: float = setting(12 * 3600.0, env="SESSION_SECONDS", above=0, unit="s",
                                help="how long a token lives unused; each use with less than half of it left renews it")
     login_failures_per_account: int = setting(5, env="LOGIN_FAILURES_PER_ACCOUNT", at_least=1,

@@ -10,6 +10,7 @@ from aiohttp import web
 from .config import QueueSettings
 from .db import Database
 from .events import EventHub
+from .limits import SocketCount, WriteBuckets
 from .metrics import ApiMetrics
 from .store import Store
 
@@ -20,3 +21,5 @@ HUB = web.AppKey("hub", EventHub)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 METRICS = web.AppKey("metrics", ApiMetrics)
 SOCKETS = web.AppKey("sockets", weakref.WeakSet)
+WRITES = web.AppKey("writes", WriteBuckets)
+SOCKETS_PER_USER = web.AppKey("sockets_per_user", SocketCount)

@@ -247,6 +247,13 @@ def spec() -> dict:
         "/openapi.json": {"get": _op("This document", (200, _json({"type": "object"})), auth=False, op_id="openapi")},
         "/": {"get": _op("The web page", (200, HTML), auth=False, op_id="webPage")},
     }
+    # Limits per researcher (system/queue/limits.py): every change they make, and their event sockets.
+    limited = {"description": "too_many_requests: more changes at once, or event sockets open, than a researcher may have; "
+                              "retry after Retry-After", "headers": _RETRY_AFTER} | _json({"$ref": "#/components/schemas/Error"})
+    for path, operations in paths.items():
+        for method, op in operations.items():
+            if op.get("security") != [] and (method in ("post", "put", "patch", "delete") or path == "/api/events"):
+                op["responses"].setdefault("429", limited)
     # /ready says why it is not ready in its own shape, not the error shape.
     paths["/ready"]["get"]["responses"]["503"] = {"description": "not_ready, with the reasons"} | _json(READY)
     return {

@@ -15,7 +15,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from ..common.http import ApiError
 from ..contract import SESSION_CHECK_S, SESSION_ENDED_CLOSE_CODE
-from .keys import HUB, METRICS, SETTINGS, SOCKETS, STORE
+from .keys import HUB, METRICS, SETTINGS, SOCKETS, SOCKETS_PER_USER, STORE
 
 PAGE = 500
 FALLBACK_POLL_S = SESSION_CHECK_S  # the contract's promise: a socket notices an ended session within this
@@ -45,7 +45,12 @@ async def events_socket(request: web.Request) -> web.StreamResponse:
         raise ApiError(400, "invalid_request", "this route only speaks WebSocket: send an Upgrade: websocket request")
     if after is None:  # only what happens from now on
         after = await store.last_event_seq(user_id)
-    await ws.prepare(request)
+    request.app[SOCKETS_PER_USER].open(user_id)  # refused before the upgrade past the researcher's limit
+    try:
+        await ws.prepare(request)
+    except BaseException:
+        request.app[SOCKETS_PER_USER].close(user_id)
+        raise
     request.app[SOCKETS].add(ws)
     metrics.sockets.inc()
     wake = hub.subscribe(user_id)
@@ -75,6 +80,7 @@ async def events_socket(request: web.Request) -> web.StreamResponse:
         await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=exc.code.encode())
     finally:
         hub.unsubscribe(user_id, wake)
+        request.app[SOCKETS_PER_USER].close(user_id)
         reader.cancel()
         metrics.sockets.dec()
         if not ws.closed:
