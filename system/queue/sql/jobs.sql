@@ -23,8 +23,9 @@ RETURNING id, batch_id, image_id, project_id;
 -- on running slots makes two concurrent claims of one slot fail (the loser
 -- tries again), so the bound holds however many workers run.  No lock outlives
 -- this statement's transaction.  Every step is an index lookup: the waiting
--- users are found by a loose index scan and each user's head by its index, so
--- a claim costs the same with ten queued jobs or ten thousand.
+-- users are found by a loose index scan, each user's head and the job taken by
+-- that user's queue index, in order, so a claim costs the same with ten queued
+-- jobs or a million (tests/integration/test_claim_plan.py holds the plan).
 -- (started_at uses clock_timestamp(), the moment the statement runs, so
 -- [started_at, finished_at] lies inside the time the job held its slot.)
 -- The lease token is the worker's own ($4): should the answer be lost (the connection
@@ -57,12 +58,17 @@ WITH RECURSIVE waiting_users AS (
     ORDER BY running.n, head.queued_at
     LIMIT 1
 ), candidate AS (
-    SELECT j.id
-    FROM jobs j JOIN chosen_user c ON c.user_id = j.user_id
-    WHERE j.status = 'queued' AND j.run_after <= now()
-    ORDER BY j.queued_at, j.id
-    LIMIT 1
-    FOR UPDATE OF j SKIP LOCKED
+    -- keyed by the chosen user inside a lateral subquery, so the plan walks that user's queue index
+    -- in order and stops at the first unlocked job, instead of joining and sorting the whole queue
+    SELECT head.id
+    FROM chosen_user c
+    CROSS JOIN LATERAL (
+        SELECT j.id FROM jobs j
+        WHERE j.user_id = c.user_id AND j.status = 'queued' AND j.run_after <= now()
+        ORDER BY j.queued_at, j.id
+        LIMIT 1
+        FOR UPDATE SKIP LOCKED
+    ) head
 ), claimed AS (
     UPDATE jobs
     SET status = 'running', attempts = jobs.attempts + 1, started_at = clock_timestamp(), worker = $1,
