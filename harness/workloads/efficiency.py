@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 
 import aiohttp
+import asyncpg
 import psutil
 
 from harness.clients.inference import InferenceClient
@@ -34,15 +35,26 @@ QUEUE_PATH = ("workers", "api", "postgres")  # the processes a job passes throug
 MIN_CORES_FOR_RATIO = 4
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0.0
+def cpu_by_pid(pids: list[int]) -> dict[int, float]:
+    seconds = {}
     for pid in pids:
         try:
             times = psutil.Process(pid).cpu_times()
-            total += times.user + times.system
+            seconds[pid] = times.user + times.system
         except psutil.NoSuchProcess:
             continue
-    return total
+    return seconds
+
+
+async def other_databases_backends(database_url: str) -> set[int]:
+    """The server's client backends serving other databases than the system's (another stack on the same
+    server): their work is not this system's."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        return {r["pid"] for r in await conn.fetch("SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' "
+                                                   "AND datname IS DISTINCT FROM current_database()")}
+    finally:
+        await conn.close()
 
 
 def postgres_pids(database_url: str) -> list[int]:
@@ -58,8 +70,10 @@ def postgres_pids(database_url: str) -> list[int]:
 class CpuMeter:
     """CPU seconds of named groups of processes between ``start()`` and ``stop()``."""
 
-    def __init__(self, groups: dict[str, Callable[[], list[int]]]) -> None:
-        self.groups = groups
+    def __init__(self, groups: dict[str, Callable[[], list[int]]], database_url: str | None = None) -> None:
+        self.groups, self.database_url = groups, database_url
+        self._before: dict[str, dict[int, float]] = {}
+        self._others: set[int] = set()
 
     @classmethod
     def of(cls, system: SystemUnderTest) -> CpuMeter:
@@ -69,13 +83,24 @@ class CpuMeter:
             "api": lambda: [p.pid for p in system.apis],
             "postgres": lambda: postgres_pids(system.database_url),
             "clients": lambda: [os.getpid()],
-        })
+        }, system.direct_database_url)
 
-    def start(self) -> None:
-        self._before = {name: cpu_seconds(pids()) for name, pids in self.groups.items()}
+    async def _pids(self, pids: Callable[[], list[int]]) -> list[int]:
+        return [p for p in pids() if p not in self._others]
 
-    def stop(self) -> dict[str, float]:
-        return {name: cpu_seconds(pids()) - self._before[name] for name, pids in self.groups.items()}
+    async def start(self) -> None:
+        """Each process's CPU seconds now (a process that starts later counts from zero; backends of other
+        databases on the same server are left out)."""
+        self._others = await other_databases_backends(self.database_url) if self.database_url else set()
+        self._before = {name: cpu_by_pid(await self._pids(pids)) for name, pids in self.groups.items()}
+
+    async def stop(self) -> dict[str, float]:
+        """CPU seconds each group spent since ``start``, process by process."""
+        spent = {}
+        for name, pids in self.groups.items():
+            now, before = cpu_by_pid(await self._pids(pids)), self._before[name]
+            spent[name] = sum(seconds - before.get(pid, 0.0) for pid, seconds in now.items())
+        return spent
 
 
 def _per_image(cpu: dict[str, float], n: int) -> dict[str, float]:
@@ -83,21 +108,21 @@ def _per_image(cpu: dict[str, float], n: int) -> dict[str, float]:
 
 
 async def direct_round(client: InferenceClient, model: str, images: list[bytes], meter: CpuMeter) -> dict:
-    meter.start()
+    await meter.start()
     served = await through_server(client, model, images, users=4, rounds=1)
-    cpu = meter.stop()
+    cpu = await meter.stop()
     return {"images_per_s": served["images_per_s"], "cpu_s_per_image": _per_image(cpu, served["images"])}
 
 
 async def queue_round(researchers: list[Researcher], model: str, meter: CpuMeter, timeout_s: float) -> dict:
     for r in researchers:
         r.batches.clear()
-    meter.start()
+    await meter.start()
     started = time.perf_counter()
     await everyone(r.segment(model=model) for r in researchers)
     await everyone(r.wait_for_batches(timeout_s) for r in researchers)
     elapsed = time.perf_counter() - started
-    cpu = meter.stop()
+    cpu = await meter.stop()
     jobs = sum(len(b["job_ids"]) for r in researchers for b in r.batches)
     return {"jobs_per_s": round(jobs / elapsed, 2), "jobs": jobs, "seconds": round(elapsed, 3), "cpu_s_per_image": _per_image(cpu, jobs)}
 
