@@ -62,25 +62,24 @@ async def time_claims(conn: asyncpg.Connection, rounds: int) -> list[float]:
     return times
 
 
-async def main(rounds: int, shapes: str) -> None:
+async def measure(db, rounds: int, shapes: str) -> None:
     rows = []
-    with provision("auto") as db:
-        for users, queued, finished in SHAPES[shapes]:
-            name = f"claimscale_{uuid.uuid4().hex[:8]}"
-            await create_database(db.url, name)
-            conn = await asyncpg.connect(db.url.rsplit("/", 1)[0] + f"/{name}")
-            try:
-                await migrate(conn)
-                await build(conn, users, queued, finished)
-                times = sorted(await time_claims(conn, rounds))
-            finally:
-                await conn.close()
-                await drop_database(db.url, name)
-            row = {"researchers_waiting": users, "queued_jobs": queued, "finished_jobs": finished,
-                   "claim_median_ms": round(statistics.median(times), 2), "claim_p90_ms": round(times[int(0.9 * (len(times) - 1))], 2)}
-            rows.append(row)
-            print(f"{users:>6} waiting  {queued:>9} queued  {finished:>10} finished   claim median {row['claim_median_ms']:7.2f} ms"
-                  f"   p90 {row['claim_p90_ms']:7.2f} ms", flush=True)
+    for users, queued, finished in SHAPES[shapes]:
+        name = f"claimscale_{uuid.uuid4().hex[:8]}"
+        await create_database(db.url, name)
+        conn = await asyncpg.connect(db.url.rsplit("/", 1)[0] + f"/{name}")
+        try:
+            await migrate(conn)
+            await build(conn, users, queued, finished)
+            times = sorted(await time_claims(conn, rounds))
+        finally:
+            await conn.close()
+            await drop_database(db.url, name)
+        row = {"researchers_waiting": users, "queued_jobs": queued, "finished_jobs": finished,
+               "claim_median_ms": round(statistics.median(times), 2), "claim_p90_ms": round(times[int(0.9 * (len(times) - 1))], 2)}
+        rows.append(row)
+        print(f"{users:>6} waiting  {queued:>9} queued  {finished:>10} finished   claim median {row['claim_median_ms']:7.2f} ms"
+              f"   p90 {row['claim_p90_ms']:7.2f} ms", flush=True)
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps({"rounds": rounds, "postgres": db.version, "shapes": rows}, indent=1) + "\n")
     print(f"written: {RESULTS}")
@@ -91,4 +90,5 @@ if __name__ == "__main__":
     p.add_argument("--rounds", type=int, default=25)
     p.add_argument("--shapes", choices=sorted(SHAPES), default="small")
     args = p.parse_args()
-    asyncio.run(main(args.rounds, args.shapes))
+    with provision("auto") as database:  # started outside the event loop: provisioning runs a loop of its own
+        asyncio.run(measure(database, args.rounds, args.shapes))
