@@ -333,3 +333,15 @@ def test_a_given_that_opens_every_scenario_is_a_background(path: Path):
 def test_one_is_not_plural(path: Path):
     wrong = [line for line in path.read_text().splitlines() if re.search(r"\b1 [\w ]*?images\b", line)]
     assert not wrong, f"{path.name}: say 'one ... image': {wrong}"
+
+
+def test_no_run_output_is_tracked():
+    """Logs, results and reports of a run are the run's, never the repository's (a misplaced run once wrote them
+    under harness/, and they were committed)."""
+    import subprocess
+
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.splitlines()
+    if not tracked:
+        pytest.skip("not a git checkout")
+    stray = [p for p in tracked if p.endswith((".log", "-result.json", "-attachment.png")) or ("reports/" in p and not p.startswith("reports/"))]
+    assert not stray, f"run output is tracked: {stray[:5]}"
