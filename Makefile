@@ -5,9 +5,12 @@
 # default: the cores, capped by the memory the stacks take; JOBS=1 runs one behave process.
 # SHARD=i/n (acceptance, test, features): this machine runs shard i of n of the feature files (pytest on shard 1);
 # then `make merge-reports SHARDS="dir ..."` merges the machines' reports/ folders into one report and gate.
-.PHONY: setup acceptance test unit integration features lint lock train bench mutants repeat merge-reports shard-timings settings-docs clean
+.PHONY: setup acceptance test unit integration features containers lint lock train bench mutants repeat merge-reports shard-timings settings-docs clean
 
 VENV := .venv
+# The suite runs on the embedded cluster unless told otherwise (make containers runs the database-heavy part on
+# Testcontainers); `behave` run by hand takes `auto`: Testcontainers when an engine answers, else embedded.
+export PARASEG_POSTGRES ?= embedded
 PY := $(VENV)/bin/python
 TAGS ?= @parallel
 JOBS ?=
@@ -25,6 +28,11 @@ acceptance: setup
 test: setup lint
 	@case "$(SHARD)" in ""|1/*) echo "$(PY) -m pytest tests"; $(PY) -m pytest tests ;; *) echo "pytest: run by shard 1" ;; esac
 	@JOBS=$(JOBS) SHARD=$(SHARD) bash scripts/behave_report.sh
+	@case "$(SHARD)" in ""|1/*) bash scripts/containers/run.sh ;; *) echo "containers: run by shard 1" ;; esac
+
+# The database-heavy checks again on PostgreSQL in a container (Testcontainers; skipped, saying why, without an engine).
+containers: setup
+	@bash scripts/containers/run.sh
 
 unit: setup
 	$(PY) -m pytest tests/unit

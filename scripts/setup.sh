@@ -57,7 +57,25 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
   fi
 fi
 
-# 4. Allure CLI (npm, version 3, no Java).
+# 4. A Docker engine and the PostgreSQL image for the testcontainers strategy (scripts/containers/): as root
+#    only, and never a reason to fail - without them `auto` keeps choosing embedded and `make containers`
+#    says why it ran nothing.  PARASEG_CONTAINERS=0 skips this step.
+if [ "${PARASEG_CONTAINERS:-1}" != 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null; then
+    say "installing a Docker engine and debootstrap (Debian's docker.io)"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap >/dev/null 2>&1 || say "could not install docker.io; containers are skipped"
+  fi
+  if command -v dockerd >/dev/null && socket=$(bash scripts/containers/engine.sh start); then
+    if image=$(DOCKER_HOST="$socket" bash scripts/containers/postgres_image.sh); then
+      say "containers: engine $socket, image $image"
+    else
+      say "containers: the PostgreSQL image could not be built; containers are skipped"
+    fi
+  fi
+fi
+
+# 5. Allure CLI (npm, version 3, no Java).
 if [ "$("$ALLURE_DIR/node_modules/.bin/allure" --version 2>/dev/null | tr -dc '0-9.')" != "$ALLURE_VERSION" ]; then
   say "installing the Allure CLI $ALLURE_VERSION into $ALLURE_DIR"
   npm install --prefix "$ALLURE_DIR" "allure@$ALLURE_VERSION" --no-audit --no-fund --loglevel=error >/dev/null

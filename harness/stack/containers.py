@@ -1,0 +1,115 @@
+"""PostgreSQL in a container, started by Testcontainers, for the ``testcontainers`` strategy.
+
+The image is the one ``scripts/containers/postgres_image.sh`` builds here from
+Debian's packages (no registry is needed), tagged by the recipe's hash; where
+it is not built and a registry answers, the pinned public ``postgres`` image.
+The container runs with the host's network (no bridge, no address of its own)
+on a free loopback port, labelled with the run's id; the harness removes it
+when the run ends, and removes any a crashed run left (as the embedded strategy
+sweeps stale clusters).  Testcontainers' reaper (Ryuk) needs an image of its
+own that cannot be pulled here, so it is off and the label does its work.  The
+restart and crash faults go through the engine: SIGINT (a fast shutdown) or
+SIGKILL, then start, on the same port.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from harness.stack.database import NOT_YET, ProvisionedDatabase, ProvisioningError, free_port, server_version
+from harness.stack.processes import RUN_ID
+from harness.waiting import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+RECIPE = ROOT / "scripts" / "containers" / "postgres_image.sh"
+ENGINE_SOCKET = Path("/run/paraseg-docker/docker.sock")  # scripts/containers/engine.sh
+PUBLIC_IMAGE = "postgres:16.4"
+LABEL = "org.paraseg.run"
+DATA = "/tmp/pgdata"
+READY_S = 60.0
+
+
+def use_local_engine() -> None:
+    """Point Docker clients at the engine ``scripts/containers/engine.sh`` runs, unless told otherwise."""
+    if "DOCKER_HOST" not in os.environ and ENGINE_SOCKET.exists():
+        os.environ["DOCKER_HOST"] = f"unix://{ENGINE_SOCKET}"
+    os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+
+
+def local_image_tag() -> str:
+    return f"paraseg-postgres:{hashlib.sha256(RECIPE.read_bytes()).hexdigest()[:12]}"
+
+
+def image(client) -> str:
+    """The image to run: the one built here if it is, else the pinned public one (pulled by Testcontainers)."""
+    import docker.errors
+
+    try:
+        client.images.get(local_image_tag())
+        return local_image_tag()
+    except docker.errors.ImageNotFound:
+        return PUBLIC_IMAGE
+
+
+def sweep_stale_containers(client) -> list[str]:
+    """Remove the containers earlier runs labelled and left (a crash, a kill -9); returns their names."""
+    stale = [c for c in client.containers.list(all=True, filters={"label": LABEL}) if c.labels.get(LABEL) != RUN_ID]
+    for container in stale:
+        with contextlib.suppress(Exception):
+            container.remove(force=True)
+    return [c.name for c in stale]
+
+
+def _command(port: int, local: bool) -> list[str]:
+    settings = ["-c", f"port={port}", "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off",
+                "-c", "max_connections=300", "-c", "shared_buffers=128MB"]
+    if not local:  # the public image's entrypoint makes the cluster; it takes the server's settings as arguments
+        return ["postgres", *settings]
+    start = f"[ -f {DATA}/PG_VERSION ] || initdb -D {DATA} -U postgres --auth=trust >/dev/null; exec postgres -D {DATA} " + " ".join(settings)
+    return ["bash", "-c", start]
+
+
+@contextlib.contextmanager
+def testcontainers(log_path: Path | None = None) -> Iterator[ProvisionedDatabase]:
+    use_local_engine()
+    import docker
+    from testcontainers.core.container import DockerContainer
+
+    client = docker.from_env(timeout=10)
+    sweep_stale_containers(client)
+    name, port = image(client), free_port()
+    local = name != PUBLIC_IMAGE
+    container = (DockerContainer(name).with_command(_command(port, local))
+                 .with_kwargs(network_mode="host", labels={LABEL: RUN_ID}, **({"user": "postgres"} if local else {}))
+                 .with_env("POSTGRES_HOST_AUTH_METHOD", "trust"))
+    started = time.monotonic()
+    container.start()
+    try:
+        url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        version = wait_until(lambda: server_version(url), timeout=READY_S, interval=0.1, ignore=NOT_YET,
+                             describe=f"PostgreSQL in a container of {name} to answer a query on port {port}")
+        wrapped = container.get_wrapped_container()
+        print(f"PostgreSQL container of {name} (image {wrapped.image.short_id}) ready in {time.monotonic() - started:.1f} s", flush=True)
+        yield ProvisionedDatabase(url, "testcontainers", f"{version} (container of {name}, image {wrapped.image.short_id})",
+                                  restart=lambda mode: restart(wrapped, url, mode))
+    finally:
+        with contextlib.suppress(Exception):
+            if log_path is not None:
+                log_path.write_bytes(container.get_wrapped_container().logs())
+        container.stop()
+
+
+def restart(container, url: str, mode: str) -> None:
+    """A fast shutdown (SIGINT) or a crash (SIGKILL), then start again where clients find it; until it answers."""
+    container.kill(signal="SIGKILL" if mode == "immediate" else "SIGINT")
+    container.wait(timeout=60)
+    container.start()
+    try:
+        wait_until(lambda: server_version(url), timeout=READY_S, interval=0.1, describe="the restarted container's PostgreSQL", ignore=NOT_YET)
+    except Exception as exc:
+        raise ProvisioningError(f"the container did not come back: {exc}") from None

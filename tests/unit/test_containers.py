@@ -1,0 +1,41 @@
+"""The testcontainers strategy's parts that need no engine: what it sweeps, what it runs."""
+
+from __future__ import annotations
+
+from harness.stack import containers
+from harness.stack.processes import RUN_ID
+
+
+class FakeContainer:
+    def __init__(self, name: str, run: str) -> None:
+        self.name, self.labels, self.removed = name, {containers.LABEL: run}, False
+
+    def remove(self, force: bool) -> None:
+        self.removed = force
+
+
+class FakeClient:
+    def __init__(self, found: list[FakeContainer]) -> None:
+        self.found = found
+        self.containers = self
+
+    def list(self, all: bool, filters: dict) -> list[FakeContainer]:  # noqa: A002 - docker's own keyword
+        assert all and filters == {"label": containers.LABEL}
+        return self.found
+
+
+def test_a_crashed_runs_containers_are_swept_and_this_runs_kept():
+    mine, stale = FakeContainer("mine", RUN_ID), FakeContainer("stale", "an-earlier-run")
+    assert containers.sweep_stale_containers(FakeClient([mine, stale])) == ["stale"]
+    assert stale.removed and not mine.removed
+
+
+def test_the_local_image_makes_its_cluster_once_and_listens_on_loopback_only():
+    command = containers._command(54321, local=True)
+    assert command[:2] == ["bash", "-c"] and "[ -f /tmp/pgdata/PG_VERSION ] || initdb" in command[2]
+    assert "port=54321" in command[2] and "listen_addresses=127.0.0.1" in command[2]
+    assert containers._command(54321, local=False)[0] == "postgres"
+
+
+def test_the_local_image_is_tagged_by_its_recipe():
+    assert containers.local_image_tag().startswith("paraseg-postgres:") and len(containers.local_image_tag().split(":")[1]) == 12
