@@ -5,7 +5,7 @@
 # default: the cores, capped by the memory the stacks take; JOBS=1 runs one behave process.
 # SHARD=i/n (acceptance, test, features): this machine runs shard i of n of the feature files (pytest on shard 1);
 # then `make merge-reports SHARDS="dir ..."` merges the machines' reports/ folders into one report and gate.
-.PHONY: setup acceptance test unit integration features containers lint lock train bench mutants repeat merge-reports shard-timings settings-docs clean
+.PHONY: setup serve acceptance test unit integration features containers lint lock train bench mutants repeat merge-reports shard-timings settings-docs clean
 
 VENV := .venv
 # The suite runs on the embedded cluster unless told otherwise (make containers runs the database-heavy part on
@@ -21,6 +21,10 @@ SHARDS ?=
 
 setup:
 	@bash scripts/setup.sh
+
+# The whole product on this machine: the page's address on one line; Ctrl-C stops everything.  PORT=8080, DEMO=1.
+serve: setup
+	@PORT=$(or $(PORT),8080) DEMO=$(DEMO) $(PY) scripts/serve.py
 
 acceptance: setup
 	@JOBS=$(JOBS) SHARD=$(SHARD) bash scripts/behave_report.sh --tags=$(TAGS)
