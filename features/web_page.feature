@@ -73,3 +73,12 @@ Feature: Researchers work in the web page
       When the researcher's session is ended from another window
       Then the page asks the researcher to sign in again, within the time the service promises
       And once signed in again, the new project's name still reads "Second plate"
+
+  Rule: a researcher can stop a batch from the page
+
+    Scenario: A researcher cancels a running batch with the button
+      Given a researcher signed in to the web page with a project of 12 spheroid images
+      And the inference server is frozen
+      When the researcher starts segmenting the project in the page
+      And the researcher cancels the batch in the page once its first images are running
+      Then the page shows the batch cancelled: the images that were running finished, the others cancelled

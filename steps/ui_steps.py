@@ -239,3 +239,14 @@ async def step_typed_kept(context, name: str):
     page = context.state.page
     await page.sign_in(context.state.researchers[0].name)
     assert await page.typed_project_name() == name, f"the new project's name reads {await page.typed_project_name()!r}"
+
+
+@when("the researcher cancels the batch in the page once its first images are running")
+async def step_cancel_in_page(context):
+    s = context.state
+    s.before = await sessions.cancel_while_running(context, s.page, s.researchers[0], s.ui_batch)
+
+
+@then("the page shows the batch cancelled: the images that were running finished, the others cancelled")
+async def step_cancelled_in_page(context):
+    await verdicts.check_cancelled(context.state.page, context.state.researchers[0], context.state.ui_batch, context.state.before)

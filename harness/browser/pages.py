@@ -201,6 +201,9 @@ class ResearcherPage(ByKeyboard):
         bar = self.progressbar()
         return int(await bar.get_attribute("aria-valuenow")), int(await bar.get_attribute("aria-valuemax"))
 
+    async def cancel_batch(self) -> None:
+        await self.page.get_by_role("button", name="Cancel batch").click()
+
     async def progress_text(self) -> str:
         return (await self.batch_status().text_content()).strip()
 

@@ -191,3 +191,14 @@ async def end_page_session(context, page: ResearcherPage) -> ApiResponse:
     tokens = page.secrets() - {PASSWORD}
     assert len(tokens) == 1, f"the page's sockets carried {len(tokens)} tokens"
     return await ApiClient(context.system.api_url, context.http, tokens.pop()).logout()
+
+
+async def cancel_while_running(context, page: ResearcherPage, researcher: Researcher, batch_id: int) -> dict:
+    """Once some of the batch's images run (the inference server frozen, so the rest stay queued), press
+    "Cancel batch", then let the inference server go on; returns the batch as the service saw it at the press."""
+    seen = await async_wait_until(lambda: researcher.api.batch(batch_id), until=lambda b: b["running"] > 0, timeout=BATCH_TIMEOUT_S,
+                                  interval=0.1, describe=f"an image of batch {batch_id} to be running (seen: the batch)")
+    await page.cancel_batch()
+    resume_inference(context)
+    await page.wait_for_progress("batch cancelled", timeout_s=BATCH_TIMEOUT_S)
+    return seen

@@ -118,3 +118,16 @@ async def check_page_policy(session, base_url: str) -> dict[str, str]:
 def check_nothing_refused(page: ResearcherPage) -> None:
     refused = [m for m in page.console if "Content Security Policy" in m or "Refused to" in m]
     assert not refused, f"the browser refused what the page did: {refused[:3]}"
+
+
+async def check_cancelled(page: ResearcherPage, researcher: Researcher, batch_id: int, at_press: dict) -> None:
+    """The page and the service agree: every image ended succeeded (it was running, or started before the press
+    reached the service) or cancelled, at least one of each; the progress bar counts every image as ended."""
+    batch = await researcher.api.batch(batch_id)
+    rows = await page.rows()
+    shown = sorted(r["status"] for r in rows)
+    assert set(shown) == {"succeeded", "cancelled"}, f"the page shows {shown}"
+    assert shown.count("succeeded") == batch["succeeded"] >= at_press["running"] and shown.count("cancelled") == batch["cancelled"] > 0, \
+        (shown, batch, at_press)
+    done, total = await page.progress()
+    assert done == total == batch["total"], f"the progress bar reads {done} of {total}; the batch has {batch['total']}"
