@@ -42,6 +42,13 @@ Feature: Ordinary faults lose nothing
       And changes asked for while the database was read-only were told "unavailable", with a time to retry
       And work resumed within the time the service's own settings promise
 
+    Scenario: The disk under the images and results fills up as four researchers work
+      When they all segment their projects and the disk under the images and results fills up for a few seconds while the jobs run
+      Then every job succeeds at its first attempt, exactly once
+      And no image was left claimed by a worker that was not working on it
+      And images uploaded while the disk was full were told "unavailable", with a time to retry
+      And work resumed within the time the service's own settings promise
+
   Rule: the inference server may restart; its jobs wait for it instead of failing
 
     Scenario: The inference server is killed and started again while four researchers work

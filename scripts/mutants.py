@@ -130,6 +130,10 @@ DEFECTS = (
         ("queue/db.py", "CANNOT_TAKE_IT_NOW = (asyncpg.ReadOnlySQLTransactionError, asyncpg.InsufficientResourcesError)",
          "CANNOT_TAKE_IT_NOW = ()"),),
         "chaos.feature", "turns read-only"),
+    Defect("a full disk is a bug", "a database that cannot take the work now is unavailable; nothing is charged", (
+        ("queue/db.py", "CANNOT_TAKE_IT_NOW = (asyncpg.ReadOnlySQLTransactionError, asyncpg.InsufficientResourcesError)",
+         "CANNOT_TAKE_IT_NOW = (asyncpg.ReadOnlySQLTransactionError,)"),),
+        "chaos.feature", "disk under the images"),
     Defect("a stopping worker waits for its jobs however long", "a worker told to stop leaves within its grace period, uncharged", (
         ("queue/worker.py", "                await self._finish_or_hand_back()\n",
          "                if self.running:\n                    await asyncio.wait(list(self.running))\n"),),
@@ -203,7 +207,7 @@ def run(defect: Defect, base: Path) -> tuple[str, str, float]:
     try:
         done = subprocess.run(
             [sys.executable, "-m", "behave", str(ROOT / "features" / defect.feature), "-n", defect.scenario, "--no-capture"],
-            cwd=base, env={**os.environ, "PARASEG_SYSTEM_ROOT": str(root), "ALLURE_RESULTS": str(base / "allure-results")},
+            cwd=base, env={"PARASEG_POSTGRES": "embedded", **os.environ, "PARASEG_SYSTEM_ROOT": str(root), "ALLURE_RESULTS": str(base / "allure-results")},
             capture_output=True, text=True, timeout=BOUND_S)
     except subprocess.TimeoutExpired:
         return "harness defect", f"the run hung past {BOUND_S} s instead of failing", time.monotonic() - started

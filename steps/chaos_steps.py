@@ -27,6 +27,7 @@ async def step_every_job_once_none_failed(context):
 
 @then('requests made while the database was away were told "unavailable", with a time to retry')
 @then('changes asked for while the database was read-only were told "unavailable", with a time to retry')
+@then('images uploaded while the disk was full were told "unavailable", with a time to retry')
 def step_told_unavailable(context):
     checks.told_unavailable(context.state.fault.requests, context.system.config.queue.acquire_timeout_s)
 

@@ -10,8 +10,14 @@ disk or a long migration.  Nothing in the system is told or changed.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import shutil
+import subprocess
+import tempfile
+import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 
@@ -61,3 +67,62 @@ async def terminate_every_connection(database_url: str) -> int:
             "WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'")
     finally:
         await conn.close()
+
+
+# ---------------------------------------------------------------- a full disk
+DISK_TABLES = ("images", "results")  # what a researcher's upload and a worker's result are written to
+
+
+@contextlib.asynccontextmanager
+async def small_disk(database_url: str, size_mb: int = 32) -> AsyncIterator[Path]:
+    """The images and results tables moved onto a tablespace on a tmpfs of ``size_mb`` of its own, and back
+    when the block ends: a disk the harness can fill (``fill``) without touching anything else.  Needs root
+    (mount) and a server on this machine whose ``postgres`` user can write there (the embedded cluster)."""
+    await asyncio.to_thread(sweep_small_disks)
+    folder = Path(tempfile.mkdtemp(prefix=DISK_PREFIX))
+    space = f"paraseg_small_{uuid.uuid4().hex[:8]}"
+    await asyncio.to_thread(subprocess.run, ["mount", "-t", "tmpfs", "-o", f"size={size_mb}m,mode=0700", "tmpfs", str(folder)], check=True)
+    try:
+        shutil.chown(folder, "postgres", "postgres")
+        conn = await asyncpg.connect(database_url)
+        try:
+            await conn.execute(f"CREATE TABLESPACE {space} LOCATION '{folder}'")
+            for table in DISK_TABLES:
+                await conn.execute(f"ALTER TABLE {table} SET TABLESPACE {space}")
+            try:
+                yield folder
+            finally:
+                for table in DISK_TABLES:
+                    await conn.execute(f"ALTER TABLE {table} SET TABLESPACE pg_default")
+                await conn.execute(f"DROP TABLESPACE {space}")
+        finally:
+            await conn.close()
+    finally:
+        await asyncio.to_thread(subprocess.run, ["umount", str(folder)], check=False)
+        await asyncio.to_thread(folder.rmdir)
+
+
+DISK_PREFIX = "paraseg-disk-"
+
+
+def sweep_small_disks() -> list[str]:
+    """Unmount and remove the small disks a run that was killed left mounted; returns their paths."""
+    with open("/proc/mounts") as mounts:
+        left = [line.split()[1] for line in mounts if line.split()[1].startswith(f"{tempfile.gettempdir()}/{DISK_PREFIX}")]
+    for path in left:
+        subprocess.run(["umount", path], check=False)
+        with contextlib.suppress(OSError):
+            Path(path).rmdir()
+    return left
+
+
+def fill(folder: Path) -> Path:
+    """Write a file into ``folder`` until its filesystem has no space left; returns it (unlink it to free the space)."""
+    ballast = folder / "ballast"
+    chunk = b"\0" * (1024 * 1024)
+    with open(ballast, "wb") as f:
+        with contextlib.suppress(OSError):  # ENOSPC: full, as meant
+            while True:
+                f.write(chunk)
+                f.flush()
+    return ballast

@@ -12,6 +12,7 @@ researchers observed.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable
 
@@ -20,7 +21,7 @@ import asyncpg
 from harness.clients.inference import InferenceClient
 from harness.faults.halts import freeze, resume
 from harness.faults.injector import database_read_only as database_read_only_for_everyone
-from harness.faults.injector import terminate_every_connection
+from harness.faults.injector import fill, small_disk, terminate_every_connection
 from harness.faults.recovery import MID_RUN_SUCCESSES, back_to_full_strength, recovery_bound_s, succeeded
 from harness.faults.window import FaultWindow, during
 from harness.researchers.actors import Researcher, everyone
@@ -47,6 +48,21 @@ async def database_read_only(context) -> FaultWindow:
 
     window = FaultWindow(f"PostgreSQL read-only for {seconds:g} s (ALTER SYSTEM SET default_transaction_read_only)", writes=True)
     await during(window, context.state.researchers, lambda: asyncio.run(hold()))  # in the fault's own thread and loop
+    return window
+
+
+async def disk_full(context) -> FaultWindow:
+    """The disk under the images and results fills up for a few seconds (a tablespace on a tmpfs of its own,
+    filled with a file, then freed): uploads and results cannot be written meanwhile; everything else can."""
+    seconds = 3.0
+    window = FaultWindow(f"the disk under images and results full for {seconds:g} s (ENOSPC in a tablespace of its own)", writes="upload")
+    async with small_disk(context.system.direct_database_url) as folder:
+        def fault() -> None:
+            ballast = fill(folder)
+            time.sleep(seconds)  # the fault's own length, in its own thread
+            ballast.unlink()
+
+        await during(window, context.state.researchers, fault)
     return window
 
 
@@ -195,6 +211,7 @@ FAULTS: dict[str, Callable[..., Awaitable[FaultWindow]]] = {
     "the database crashes": lambda context: database_restarts(context, "immediate"),
     "every database connection is dropped": every_connection_dropped,
     "the database turns read-only for half a job's lease": database_read_only,
+    "the disk under the images and results fills up for a few seconds": disk_full,
     "the inference server is killed and started again": inference_restarts,
     "the API process sending their events is killed and started again": api_restarts,
     "the inference server hangs for twice a job's lease": inference_hangs,
@@ -214,6 +231,9 @@ def cannot_inject(context, fault: str) -> str | None:
         return f"the {context.database.strategy} PostgreSQL is not the harness's to restart"
     if "read-only" in fault and context.database.strategy == "external":
         return "making an external PostgreSQL read-only (ALTER SYSTEM) is not the harness's to do"
+    if "disk" in fault and (context.database.strategy != "embedded" or os.geteuid() != 0):
+        return ("a full disk needs the embedded cluster on this machine and root to mount a small filesystem for it "
+                f"(strategy: {context.database.strategy}, uid {os.geteuid()})")
     if fault in NETWORK_FAULTS and not hasattr(context, "proxies"):
         return "this system reaches its database and inference server directly; network faults need a feature tagged @network"
     return None

@@ -8,8 +8,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from harness.clients.api import ApiResponse
+import aiohttp
+
+from harness.clients.api import ApiResponse, upload_form
 from harness.researchers.actors import Researcher
+from harness.researchers.misuse import spheroid_png
 
 
 @dataclass
@@ -36,7 +39,7 @@ class FaultWindow:
     requests: list[Attempt] = field(default_factory=list)
     readiness: list[Attempt] = field(default_factory=list)  # GET /ready meanwhile
     terminated: int = 0  # connections a termination fault ended
-    writes: bool = False  # the clients meanwhile make something (a project) instead of reading their queue
+    writes: bool | str = False  # meanwhile the clients make a project (True) or upload an image ("upload"), not read their queue
 
     def unavailable_answers(self) -> list[Attempt]:
         return [p for p in self.requests if p.status == 503 and p.code == "unavailable"]
@@ -47,11 +50,15 @@ async def _try_api(researcher: Researcher, window: FaultWindow, until: asyncio.E
     service is ready, back to back, until the fault is over."""
     tries = itertools.count(1)
     while not until.is_set():
-        ask = ("POST", "/api/projects", {"name": f"made during the fault {next(tries)}"}) if window.writes else ("GET", "/api/queue", None)
+        n = next(tries)
+        ask = (("POST", f"/api/projects/{researcher.project_id}/images", upload_form([(f"during-{n}.png", spheroid_png())]))
+               if window.writes == "upload" else ("POST", "/api/projects", {"name": f"made during the fault {n}"}) if window.writes
+               else ("GET", "/api/queue", None))
         for (method, path, body), into in ((ask, window.requests), (("GET", "/ready", None), window.readiness)):
             sent = time.time()
             try:
-                answer: ApiResponse = await researcher.api.request(method, path, json=body)
+                form = isinstance(body, aiohttp.FormData)
+                answer: ApiResponse = await researcher.api.request(method, path, **({"data": body} if form else {"json": body}))
                 into.append(Attempt(sent, time.time(), answer.status, answer.error_code, answer.headers.get("Retry-After")))
             except Exception as exc:  # no answer at all is what the check must see, not a crash of the probe
                 into.append(Attempt(sent, time.time(), None, None, None, f"{type(exc).__name__}: {exc}"))
