@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # for the annotations only: this module sits below every room
     from harness.researchers.actors import Researcher
     from harness.researchers.burst import Burst
     from harness.researchers.misuse import Guess
+    from harness.stack.containers import WorkerContainer
     from harness.stack.processes import ManagedProcess
     from harness.workloads.soak import Soak
     from system.inference.synthetic import Sample
@@ -101,6 +102,7 @@ class ScenarioState:
     dropped: set[int] = field(default_factory=set)  # results the woken worker dropped
     slow_pass_s: float = 0.0
     stopped: Stopped | None = None  # a worker told to stop, and how it left
+    containers: list[WorkerContainer] = field(default_factory=list)  # workers in containers of their own
     # --- the browser (ui_steps, harness/browser/)
     pages: list[ResearcherPage] = field(default_factory=list)  # every page opened: screenshots and traces at the end
     page: ResearcherPage | None = None

@@ -67,10 +67,10 @@ if [ "${PARASEG_CONTAINERS:-1}" != 0 ] && [ "$(id -u)" = 0 ] && command -v apt-g
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap >/dev/null 2>&1 || say "could not install docker.io; containers are skipped"
   fi
   if command -v dockerd >/dev/null && socket=$(bash scripts/containers/engine.sh start); then
-    if image=$(DOCKER_HOST="$socket" bash scripts/containers/postgres_image.sh); then
-      say "containers: engine $socket, image $image"
+    if image=$(DOCKER_HOST="$socket" bash scripts/containers/postgres_image.sh) && python=$(DOCKER_HOST="$socket" bash scripts/containers/python_image.sh); then
+      say "containers: engine $socket, images $image and $python"
     else
-      say "containers: the PostgreSQL image could not be built; containers are skipped"
+      say "containers: an image could not be built; the container runs are skipped"
     fi
   fi
 fi

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import signal
 import time
@@ -11,9 +12,13 @@ from harness.clients.inference import InferenceClient
 from harness.faults.injector import database_held_up
 from harness.researchers.actors import Researcher, everyone
 from harness.researchers.burst import Burst
+from harness.stack.containers import WorkerContainer
+from harness.stack.launcher import SYSTEM_ROOT
 from harness.stack.processes import ManagedProcess
 from harness.state import keep_for_scenario
-from harness.waiting import async_wait_until
+from harness.waiting import BATCH_TIMEOUT_S, async_wait_until
+from system.common import settings
+from system.common.settings import to_env
 from system.contract import MAX_WRITE_BACKOFF_S, SHUTDOWN_CLOSE_S
 
 
@@ -122,3 +127,54 @@ def freeze_inference(context) -> None:
 
 def resume_inference(context) -> None:
     resume(context.system.inference)
+
+
+# ---------------------------------------------------------------- workers in containers
+def workers_in_containers(context, n: int) -> list[WorkerContainer]:
+    """``n`` workers in containers of their own, each running one job at a time, the only ones that work: the
+    system's own workers are frozen for the scenario.  Each container is removed when the scenario ends (its log
+    kept beside the others)."""
+    system = context.system
+    freeze(context, system.workers)
+    containers = []
+    for i in range(n):
+        name = f"container-worker-{i + 1}"
+        env = to_env(settings.replace(system.config.worker, name=name, concurrency=1, database_url=system.database_url,
+                                      inference_url=system.inference_urls))
+        container = WorkerContainer(name, env, system.log_dir / f"{name}.log", SYSTEM_ROOT)
+        keep_for_scenario(context, container, container.remove)
+        containers.append(container.start())
+    return containers
+
+
+async def _held_by(researchers: list[Researcher], worker: str) -> set[int]:
+    jobs = await everyone(r.api.job(j) for r in researchers for b in r.batches for j in b["job_ids"])
+    return {j["id"] for j in jobs if j["status"] == "running" and j["worker"] == worker}
+
+
+async def kill_pause_restart(context, containers: list[WorkerContainer]) -> dict[str, list[int]]:
+    """Once each container runs a job (one at a time each, the inference server frozen): one container killed,
+    one paused, one restarted (SIGTERM, then start); the inference server goes on; the paused one is woken once
+    the job it held was started again elsewhere (past its lease); until every batch ends.  Returns the jobs each
+    held, one each."""
+    researchers, w = context.state.researchers, context.system.config.worker
+    killed, paused, restarted = containers
+    freeze_inference(context)
+    await everyone(r.segment() for r in researchers)
+    await async_wait_until(lambda: sum(e["type"] == "job.started" for r in researchers for e in r.events.bodies()),
+                           until=lambda n: n >= len(containers), timeout=BATCH_TIMEOUT_S, interval=0.05,
+                           describe=f"{len(containers)} jobs to start, one in each container")
+    held = {c.name: await _held_by(researchers, c.name) for c in containers}
+    assert all(len(jobs) == 1 for jobs in held.values()), f"each container should run one job: {held}"
+    killed.kill()
+    paused.pause()
+    await asyncio.to_thread(restarted.restart, w.shutdown_grace_s + SHUTDOWN_CLOSE_S)
+    resume_inference(context)
+    taken_over = held[paused.name]
+    await async_wait_until(lambda: {e["job_id"] for r in researchers for e in r.events.bodies()
+                                    if e["type"] == "job.started" and e["attempt"] >= 2} >= taken_over,
+                           until=bool, timeout=BATCH_TIMEOUT_S, interval=0.1,
+                           describe=f"the jobs {sorted(taken_over)} of the paused {paused.name} to be started again elsewhere")
+    paused.resume()
+    await everyone(r.wait_for_batches(BATCH_TIMEOUT_S) for r in researchers)
+    return {name: sorted(jobs) for name, jobs in held.items()}

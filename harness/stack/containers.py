@@ -113,3 +113,80 @@ def restart(container, url: str, mode: str) -> None:
         wait_until(lambda: server_version(url), timeout=READY_S, interval=0.1, describe="the restarted container's PostgreSQL", ignore=NOT_YET)
     except Exception as exc:
         raise ProvisioningError(f"the container did not come back: {exc}") from None
+
+
+# ---------------------------------------------------------------- the system's own processes in containers
+PYTHON_RECIPE = ROOT / "scripts" / "containers" / "python_image.sh"
+CONTAINER_READY_S = 60.0
+
+
+def python_image_tag() -> str:
+    return f"paraseg-python:{hashlib.sha256(PYTHON_RECIPE.read_bytes()).hexdigest()[:12]}"
+
+
+def why_no_worker_containers() -> str | None:
+    """Why workers cannot run in containers here (None when they can): an engine and the Python image are needed."""
+    use_local_engine()
+    try:
+        import docker
+
+        client = docker.from_env(timeout=5)
+        client.images.get(python_image_tag())
+        client.close()
+    except Exception as exc:
+        return (f"workers in containers need a Docker engine and the image {python_image_tag()} "
+                f"(scripts/setup.sh as root builds it): {type(exc).__name__}")
+    return None
+
+
+class WorkerContainer:
+    """A queue worker in a container of the Python image: the checkout and its virtualenv mounted read-only at
+    their own paths, the host's network, Debian's Python 3.11 running ``python -m system.queue.worker`` with the
+    settings given as its environment.  Labelled with the run's id; ``remove`` keeps its log."""
+
+    def __init__(self, name: str, env: dict[str, str], log_path: Path, system_root: Path) -> None:
+        self.name, self.env, self.log_path, self.system_root = name, env, log_path, system_root
+        self.container = None
+
+    def start(self) -> WorkerContainer:
+        use_local_engine()
+        import docker
+
+        client = docker.from_env(timeout=10)
+        site = ROOT / ".venv" / "lib" / "python3.11" / "site-packages"
+        mounts = {str(p): {"bind": str(p), "mode": "ro"} for p in {ROOT, self.system_root}}
+        self.container = client.containers.run(
+            python_image_tag(), ["python3.11", "-m", "system.queue.worker"], detach=True, network_mode="host",
+            name=f"paraseg-{RUN_ID}-{self.name}", labels={LABEL: RUN_ID}, volumes=mounts, working_dir=str(self.system_root),
+            environment=self.env | {"PYTHONPATH": f"{self.system_root}:{site}", "PYTHONUNBUFFERED": "1"})
+        wait_until(lambda: (self.container.reload(), self.container.status, self.container.logs().decode(errors="replace"))[1:],
+                   until=lambda s: "ready on" in s[1] or s[0] == "exited", timeout=CONTAINER_READY_S, interval=0.1,
+                   describe=f"worker container {self.name} to print its ready line (seen: status, log)")
+        if self.container.status == "exited":
+            raise ProvisioningError(f"worker container {self.name} exited: {self.container.logs().decode(errors='replace')[-2000:]}")
+        return self
+
+    def kill(self) -> None:
+        self.container.kill()  # SIGKILL: a machine that died
+
+    def pause(self) -> None:
+        self.container.pause()  # the cgroup freezer: a machine that hangs
+
+    def resume(self) -> None:
+        self.container.unpause()
+
+    def restart(self, timeout_s: float) -> None:
+        """``docker restart``: SIGTERM (the worker hands back what it cannot finish), then start again."""
+        self.container.restart(timeout=int(timeout_s) + 1)
+
+    def remove(self) -> None:
+        if self.container is None:
+            return
+        with contextlib.suppress(Exception):
+            self.container.reload()
+            if self.container.status == "paused":
+                self.container.unpause()
+        with contextlib.suppress(Exception):
+            self.log_path.write_bytes(self.container.logs())
+        with contextlib.suppress(Exception):
+            self.container.remove(force=True)

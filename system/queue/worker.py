@@ -209,9 +209,7 @@ class Worker:
         """Claim until this process is full, nothing can start, or the inference servers are away; True if anything was claimed."""
         claimed_any = False
         while not self.stopping.is_set() and self._may_claim():
-            await self.slots.acquire()
-            if self.stopping.is_set():
-                self.slots.release()
+            if not await self._slot_unless_stopping():
                 break
             job, sent = None, time.monotonic()
             try:
@@ -226,6 +224,22 @@ class Worker:
             self.running[task] = job
             task.add_done_callback(lambda done: self.running.pop(done, None))
         return claimed_any
+
+    async def _slot_unless_stopping(self) -> bool:
+        """Wait for a free slot of this process; False (holding none) once it is told to stop - a full worker
+        waits here for as long as its jobs run, and must still hear SIGTERM."""
+        acquire = asyncio.ensure_future(self.slots.acquire())
+        stop = asyncio.ensure_future(self.stopping.wait())
+        await asyncio.wait({acquire, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if not acquire.done():
+            acquire.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await acquire
+        if acquire.done() and not acquire.cancelled() and self.stopping.is_set():
+            self.slots.release()
+            return False
+        return acquire.done() and not acquire.cancelled()
 
     async def _claim(self, sent: float) -> jobstore.ClaimedJob | None:
         """One claim under a lease token of our own (``sent``: when it began, the earliest its lease can have
