@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import os
 import shutil
 import subprocess
 import tempfile
@@ -103,6 +105,23 @@ async def small_disk(database_url: str, size_mb: int = 32) -> AsyncIterator[Path
 
 
 DISK_PREFIX = "paraseg-disk-"
+
+
+@functools.cache
+def why_no_small_disk() -> str | None:
+    """Why a small disk cannot be mounted here (None when it can): it takes root and the right to mount."""
+    if os.geteuid() != 0:
+        return f"mounting a small filesystem takes root (uid {os.geteuid()})"
+    folder = tempfile.mkdtemp(prefix=DISK_PREFIX)
+    try:
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", folder], capture_output=True, text=True)
+        if done.returncode != 0:
+            return f"this machine does not let the harness mount a small filesystem: {done.stderr.strip()[:200]}"
+        subprocess.run(["umount", folder], check=False)
+        return None
+    finally:
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)
 
 
 def sweep_small_disks() -> list[str]:

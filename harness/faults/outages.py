@@ -12,7 +12,6 @@ researchers observed.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Awaitable, Callable
 
@@ -21,7 +20,7 @@ import asyncpg
 from harness.clients.inference import InferenceClient
 from harness.faults.halts import freeze, resume
 from harness.faults.injector import database_read_only as database_read_only_for_everyone
-from harness.faults.injector import fill, small_disk, terminate_every_connection
+from harness.faults.injector import fill, small_disk, terminate_every_connection, why_no_small_disk
 from harness.faults.recovery import MID_RUN_SUCCESSES, back_to_full_strength, recovery_bound_s, succeeded
 from harness.faults.window import FaultWindow, during
 from harness.researchers.actors import Researcher, everyone
@@ -231,9 +230,10 @@ def cannot_inject(context, fault: str) -> str | None:
         return f"the {context.database.strategy} PostgreSQL is not the harness's to restart"
     if "read-only" in fault and context.database.strategy == "external":
         return "making an external PostgreSQL read-only (ALTER SYSTEM) is not the harness's to do"
-    if "disk" in fault and (context.database.strategy != "embedded" or os.geteuid() != 0):
-        return ("a full disk needs the embedded cluster on this machine and root to mount a small filesystem for it "
-                f"(strategy: {context.database.strategy}, uid {os.geteuid()})")
+    if "disk" in fault and context.database.strategy != "embedded":
+        return f"a full disk needs the embedded cluster on this machine (strategy: {context.database.strategy})"
+    if "disk" in fault and (why := why_no_small_disk()):
+        return why
     if fault in NETWORK_FAULTS and not hasattr(context, "proxies"):
         return "this system reaches its database and inference server directly; network faults need a feature tagged @network"
     return None
