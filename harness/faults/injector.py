@@ -76,31 +76,33 @@ DISK_TABLES = ("images", "results")  # what a researcher's upload and a worker's
 
 
 @contextlib.asynccontextmanager
-async def small_disk(database_url: str, size_mb: int = 32) -> AsyncIterator[Path]:
-    """The images and results tables moved onto a tablespace on a tmpfs of ``size_mb`` of its own, and back
-    when the block ends: a disk the harness can fill (``fill``) without touching anything else.  Needs root
-    (mount) and a server on this machine whose ``postgres`` user can write there (the embedded cluster)."""
+async def small_disk(database_url: str, headroom_mb: int = 16) -> AsyncIterator[Path]:
+    """The images and results tables moved onto a tablespace on a tmpfs of their own (as large as they are,
+    and half again, plus ``headroom_mb``), and back when the block ends, whatever happened: a disk the harness
+    can fill (``fill``) without touching anything else.  Needs root (mount) and a server on this machine whose
+    ``postgres`` user can write there (the embedded cluster)."""
     await asyncio.to_thread(sweep_small_disks)
+    conn = await asyncpg.connect(database_url)
     folder = Path(tempfile.mkdtemp(prefix=DISK_PREFIX))
-    space = f"paraseg_small_{uuid.uuid4().hex[:8]}"
-    await asyncio.to_thread(subprocess.run, ["mount", "-t", "tmpfs", "-o", f"size={size_mb}m,mode=0700", "tmpfs", str(folder)], check=True)
+    space, created, moved = f"paraseg_small_{uuid.uuid4().hex[:8]}", False, []
     try:
+        used = await conn.fetchval("SELECT sum(pg_total_relation_size(c)) FROM unnest($1::regclass[]) AS c", list(DISK_TABLES))
+        size_mb = int(float(used) * 1.5 / 2**20) + headroom_mb
+        await asyncio.to_thread(subprocess.run, ["mount", "-t", "tmpfs", "-o", f"size={size_mb}m,mode=0700", "tmpfs", str(folder)], check=True)
         shutil.chown(folder, "postgres", "postgres")
-        conn = await asyncpg.connect(database_url)
-        try:
-            await conn.execute(f"CREATE TABLESPACE {space} LOCATION '{folder}'")
-            for table in DISK_TABLES:
-                await conn.execute(f"ALTER TABLE {table} SET TABLESPACE {space}")
-            try:
-                yield folder
-            finally:
-                for table in DISK_TABLES:
-                    await conn.execute(f"ALTER TABLE {table} SET TABLESPACE pg_default")
-                await conn.execute(f"DROP TABLESPACE {space}")
-        finally:
-            await conn.close()
+        await conn.execute(f"CREATE TABLESPACE {space} LOCATION '{folder}'")
+        created = True
+        for table in DISK_TABLES:
+            await conn.execute(f"ALTER TABLE {table} SET TABLESPACE {space}")
+            moved.append(table)
+        yield folder
     finally:
-        await asyncio.to_thread(subprocess.run, ["umount", str(folder)], check=False)
+        for table in moved:
+            await conn.execute(f"ALTER TABLE {table} SET TABLESPACE pg_default")
+        if created:
+            await conn.execute(f"DROP TABLESPACE {space}")
+        await conn.close()
+        await asyncio.to_thread(subprocess.run, ["umount", str(folder)], check=False, capture_output=True)
         await asyncio.to_thread(folder.rmdir)
 
 
