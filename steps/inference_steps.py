@@ -183,7 +183,7 @@ async def step_still_serves(context):
 
 @given("an inference server that takes in at most {n:d} large images at a time")
 def step_server_taking_in(context, n: int):
-    context.state.images = serving.large_pngs(20)
+    context.state.images = serving.large_pngs(40)
     budget = n * max(map(len, context.state.images))  # each image as large as the largest: n of them fit, not n + 1
     serving.own_inference_server(context, LANES="1", MAX_BYTES_IN_FLIGHT=str(budget), ENABLE_FAULT_INJECTION="1")
 
@@ -205,10 +205,10 @@ def step_burst_refused(context, n: int, taken: int, refused: int):
         checks.refused_with(answer, "overloaded", INFERENCE_ERRORS)
 
 
-@then("its memory grew no more with {second:d} sent than with {first:d}, within a quarter")
+@then("its memory grew no more than twice as much with {second:d} sent as with {first:d}")
 def step_memory_bounded(context, second: int, first: int):
     s = context.state
     grew = {n: s.bursts[n][1] - s.memory_before for n in (first, second)}
     measured("a burst of large images", {"sent_mb": {n: round(sum(map(len, s.images[:n])) / 1e6, 1) for n in grew},
                                          "memory_growth_mb": {n: round(g / 1e6, 1) for n, g in grew.items()}})
-    assert grew[second] <= 1.25 * max(grew[first], 1), f"memory grew {grew[second] / 1e6:.0f} MB with {second} sent, {grew[first] / 1e6:.0f} MB with {first}"
+    assert grew[second] <= 2 * max(grew[first], 1), f"memory grew {grew[second] / 1e6:.0f} MB with {second} sent, {grew[first] / 1e6:.0f} MB with {first}"
