@@ -205,10 +205,10 @@ def step_burst_refused(context, n: int, taken: int, refused: int):
         checks.refused_with(answer, "overloaded", INFERENCE_ERRORS)
 
 
-@then("its memory grew no more than twice as much with {second:d} sent as with {first:d}")
+@then("its memory grew less than three times as much with {second:d} sent as with {first:d}, eight times as many")
 def step_memory_bounded(context, second: int, first: int):
     s = context.state
     grew = {n: s.bursts[n][1] - s.memory_before for n in (first, second)}
     measured("a burst of large images", {"sent_mb": {n: round(sum(map(len, s.images[:n])) / 1e6, 1) for n in grew},
                                          "memory_growth_mb": {n: round(g / 1e6, 1) for n, g in grew.items()}})
-    assert grew[second] <= 2 * max(grew[first], 1), f"memory grew {grew[second] / 1e6:.0f} MB with {second} sent, {grew[first] / 1e6:.0f} MB with {first}"
+    assert grew[second] < 3 * max(grew[first], 1), f"memory grew {grew[second] / 1e6:.0f} MB with {second} sent, {grew[first] / 1e6:.0f} MB with {first}"
