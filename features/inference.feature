@@ -40,8 +40,8 @@ Feature: The inference server runs four researchers' images side by side
 
     @failure
     Scenario: A request past its deadline times out, and the next ones are served
-      Given an inference server that answers within 1 second or not at all
-      And the next image it computes will take 3 seconds
+      Given an inference server that answers within 2 seconds or not at all
+      And the next image it computes will take 4 seconds
       When an image is sent to it, and 4 more together once the slow one is done
       Then the first request ends with the error "timeout"
       And the next 4 are segmented, on all 4 lanes
