@@ -34,9 +34,12 @@ async def open_page(context, label: str, base_url: str | None = None) -> Researc
 
 
 async def page_signed_in(context, researcher: Researcher, base_url: str | None = None) -> ResearcherPage:
-    """The researcher's page, signed in; labelled by its place in the scenario (r1, r2, ...), as the report shows it."""
+    """The researcher's page, signed in, their project open with its images listed (the page opens it on its own
+    after signing in: a click before that finds no project); labelled by its place in the scenario (r1, r2, ...)."""
     page = await open_page(context, f"r{len(context.state.pages) + 1}", base_url)
     await page.sign_in(researcher.name)
+    if researcher.images:
+        await page.wait_rows(len(researcher.images))
     return page
 
 
