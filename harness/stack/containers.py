@@ -153,8 +153,9 @@ class WorkerContainer:
         import docker
 
         client = docker.from_env(timeout=10)
-        site = ROOT / ".venv" / "lib" / "python3.11" / "site-packages"
-        mounts = {str(p): {"bind": str(p), "mode": "ro"} for p in {ROOT, self.system_root}}
+        venv = (ROOT / ".venv").resolve()  # a worktree may link it from elsewhere: mount where it really is
+        site = venv / "lib" / "python3.11" / "site-packages"
+        mounts = {str(p): {"bind": str(p), "mode": "ro"} for p in {ROOT, self.system_root, venv}}
         self.container = client.containers.run(
             python_image_tag(), ["python3.11", "-m", "system.queue.worker"], detach=True, network_mode="host",
             name=f"paraseg-{RUN_ID}-{self.name}", labels={LABEL: RUN_ID}, volumes=mounts, working_dir=str(self.system_root),
