@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # for the annotations only: this module sits below every room
 
     from harness.browser.pages import ResearcherPage
     from harness.clients.api import ApiResponse
+    from harness.clients.events import EventStream
     from harness.clients.inference import InferenceClient
     from harness.faults.halts import Stopped
     from harness.faults.proxy import FaultProxy
@@ -54,6 +55,8 @@ class ScenarioState:
     # --- researchers (researcher_steps, harness/researchers/seeded.py)
     researchers: list[Researcher] = field(default_factory=list)
     researcher_slots: int = 0  # image-seed blocks handed out so far
+    tabs: dict[str, list[EventStream]] = field(default_factory=dict)  # each researcher's extra event streams (scale_steps)
+    retention_s: float = 0.0  # how long the scenario's API process keeps events (events_steps)
     large: Researcher | None = None  # the researcher with the large project (fairness)
     large_batch: int | None = None
     images: list[bytes] = field(default_factory=list)  # images a scenario made up for itself

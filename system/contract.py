@@ -70,6 +70,13 @@ STATEMENT_TIMEOUT_S = 10.0  # a database statement that has not answered by then
 SESSION_ENDED_CLOSE_CODE = 4001  # an event socket whose session ended (signed out, expired) closes with this code ...
 SESSION_CHECK_S = 5.0  # ... at most this long after it ended
 
+# ---------------------------------------------------------------- events
+# An event socket asked to replay from before the oldest event still kept (EVENT_RETENTION_DAYS) closes with
+# this code and reason "events_expired": read the state again, then reconnect from the present seq (GET /api/me).
+EVENTS_EXPIRED_CLOSE_CODE = 4002
+# Each API process sweeps events past the retention every EVENT_SWEEP_FRACTION of it, at most every EVENT_SWEEP_MAX_S.
+EVENT_SWEEP_FRACTION, EVENT_SWEEP_MAX_S = 0.1, 3600.0
+
 # ---------------------------------------------------------------- the web page
 # A dropped event socket is tried again after PAGE_RETRY_MIN_MS, doubling to at most PAGE_RETRY_MAX_MS
 # (docs/api.md section 4): a page is live again within two of its longest waits after the network returns.

@@ -110,6 +110,9 @@ class ApiClient:
     async def queue(self) -> dict:
         return await self.expect(200, "GET", "/api/queue")
 
+    async def me(self) -> dict:
+        return await self.expect(200, "GET", "/api/me")
+
     async def read(self, paths: dict[str, str]) -> dict[str, ApiResponse]:
         """GET each path as it is, whatever it answers."""
         return {name: await self.request("GET", path) for name, path in paths.items()}

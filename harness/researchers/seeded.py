@@ -30,7 +30,7 @@ _turns = itertools.count()
 # Each scenario draws its images from seeds of its own, chosen by its name: the same scenario gets the
 # same images whatever ran before it, in a serial run or any other order.
 SEEDS_PER_RESEARCHER = 100
-RESEARCHERS_PER_SCENARIO = 10
+RESEARCHERS_PER_SCENARIO = 25
 
 
 def scenario_seed_base(name: str) -> int:

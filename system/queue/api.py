@@ -72,6 +72,13 @@ async def logout(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+@routes.get("/api/me")
+async def me(request: web.Request) -> web.Response:
+    """Who the token belongs to, and where their event stream stands: connect with ?after=event_seq
+    to miss nothing from now on (a page restoring its state reads it first)."""
+    return web.json_response(await store(request).me(user_id(request)))
+
+
 # ----------------------------------------------------------------- projects and images
 
 

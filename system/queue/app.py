@@ -35,6 +35,7 @@ from .keys import DB, HTTP, HUB, METRICS, SETTINGS, SOCKETS, SOCKETS_PER_USER, S
 from .limits import WRITE_METHODS, SocketCount, WriteBuckets
 from .metrics import ApiMetrics
 from .queries import migrate
+from .retention import sweeping
 from .sockets import close_sockets, events_socket
 from .store import Store
 
@@ -145,7 +146,7 @@ def create_app(settings: QueueSettings) -> web.Application:
             app[HTTP] = session
             yield
 
-    app.cleanup_ctx.extend([database, event_hub, http_client])
+    app.cleanup_ctx.extend([database, event_hub, http_client, sweeping])
     app.on_shutdown.append(close_sockets)
     app.on_response_prepare.append(security_headers)
     app.router.add_routes(api.routes)

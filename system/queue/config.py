@@ -56,6 +56,8 @@ class QueueSettings(QueueProcessSettings):
                                               help="failed logins from one address within the window before it is answered 429")
     login_window_s: float = setting(300.0, env="LOGIN_WINDOW_SECONDS", above=0, unit="s",
                                     help="the window failed logins are counted in, from the first")
+    event_retention_days: float = setting(30.0, env="EVENT_RETENTION_DAYS", above=0, unit="days",
+                                          help="how long a researcher's events are kept for replay (?after=); older ones are swept")
     acquire_timeout_s: float = setting(5.0, env="POOL_ACQUIRE_TIMEOUT", flag="--acquire-timeout", above=0, unit="s",
                                        help="seconds a request waits for a connection before 503 busy")
 

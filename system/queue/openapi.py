@@ -149,6 +149,7 @@ NEW_PROJECT_REQUEST = _example(_json(_obj({"name": {"type": "string", "minLength
                                {"name": "spheroids, day 3", "pixel_size_um": 0.65})
 STORED = {"type": "array", "minItems": 1, "maxItems": MAX_FILES, "items": _obj({"id": _ID, "filename": _STR, "width": _SIDE, "height": _SIDE})}
 QUEUED = _obj({"batch_id": _ID, "job_ids": {"type": "array", "minItems": 1, "items": _ID}})
+ME = _obj({"id": _ID, "username": _STR, "event_seq": _COUNT, "events_kept_from": {"type": "integer", "minimum": 1}})
 QUEUE = _obj({"mine": _obj({"queued": _COUNT, "running": _COUNT}), "total": _obj({"queued": _COUNT, "running": _COUNT}), "workers": _COUNT})
 READY = _obj({"status": {"enum": ["ready", "not_ready"]}, "reasons": {"type": "array", "items": _STR}}, required=["status"])
 EVENT = _obj({"seq": {"type": "integer", "minimum": 1}, "type": {"enum": list(EVENT_TYPES)}, "ts": _TS, "project_id": _ID,
@@ -232,6 +233,7 @@ def spec() -> dict:
         "/api/batches/{id}/cancel": {"post": _op("Cancel a batch's queued jobs; running ones finish", (200, _json(BATCH)), (404,),
                                                  params=_path_id("batch"), op_id="cancelBatch")},
         "/api/jobs/{id}": {"get": _op("One job", (200, _json(JOB)), (404,), params=_path_id("job"), op_id="getJob")},
+        "/api/me": {"get": _op("The signed-in researcher, and where their event stream stands", (200, _json(ME)), op_id="getMe")},
         "/api/queue": {"get": _op("Queue depth, the caller's and everyone's", (200, _json(QUEUE)), op_id="getQueue")},
         "/api/events": {"get": _op(
             "The caller's live events over a WebSocket (token in Authorization, or ?token= for browsers); each text frame is an Event",

@@ -2,7 +2,10 @@
 
 The socket sends every event after the last seq it sent, in order: at connect
 (from ``?after=`` or from now), whenever the hub says the user has new events,
-and every ``FALLBACK_POLL_S`` in case a notification was lost.
+and every ``FALLBACK_POLL_S`` in case a notification was lost.  When the events
+it would send next were swept (older than ``EVENT_RETENTION_DAYS``), it sends
+none of the later ones either: it closes with ``EVENTS_EXPIRED`` and the client
+reads the state again (a stream is never sent with a hole in it).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import time
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from ..common.http import ApiError
-from ..contract import SESSION_CHECK_S, SESSION_ENDED_CLOSE_CODE
+from ..contract import EVENTS_EXPIRED_CLOSE_CODE, SESSION_CHECK_S, SESSION_ENDED_CLOSE_CODE
 from .keys import HUB, METRICS, SETTINGS, SOCKETS, SOCKETS_PER_USER, STORE
 
 PAGE = 500
@@ -23,6 +26,7 @@ PAGE = 500
 COALESCE_S = 0.02
 FALLBACK_POLL_S = SESSION_CHECK_S  # the contract's promise: a socket notices an ended session within this
 SESSION_ENDED = SESSION_ENDED_CLOSE_CODE  # sign in again, then reconnect
+EVENTS_EXPIRED = EVENTS_EXPIRED_CLOSE_CODE  # read the state again, then reconnect from the present seq
 
 
 def frame(row) -> str:
@@ -46,8 +50,9 @@ async def events_socket(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=20, compress=False)  # frames of ~200 bytes: deflate costs CPU on both ends, saves little
     if not ws.can_prepare(request).ok:
         raise ApiError(400, "invalid_request", "this route only speaks WebSocket: send an Upgrade: websocket request")
+    last_seq, kept_from = await store.event_position(user_id)
     if after is None:  # only what happens from now on
-        after = await store.last_event_seq(user_id)
+        after = last_seq
     request.app[SOCKETS_PER_USER].open(user_id)  # refused before the upgrade past the researcher's limit
     try:
         await ws.prepare(request)
@@ -60,6 +65,8 @@ async def events_socket(request: web.Request) -> web.StreamResponse:
     reader = asyncio.create_task(_drain(ws), name=f"ws-reader-{user_id}")
     session_s, checked = request.app[SETTINGS].session_s, time.monotonic()
     try:
+        if after + 1 < kept_from:  # what it asks for is no longer kept
+            await ws.close(code=EVENTS_EXPIRED, message=b"events_expired")
         while not ws.closed and not reader.done():
             if time.monotonic() - checked >= FALLBACK_POLL_S:  # a session that ended (signed out, expired) ends its sockets
                 checked = time.monotonic()
@@ -68,6 +75,9 @@ async def events_socket(request: web.Request) -> web.StreamResponse:
                     break
             wake.clear()
             rows = await store.events_after(user_id, after, PAGE)
+            if rows and rows[0]["seq"] != after + 1:  # swept while this socket was behind
+                await ws.close(code=EVENTS_EXPIRED, message=b"events_expired")
+                break
             for row in rows:
                 await ws.send_str(frame(row))
                 after = row["seq"]

@@ -25,6 +25,7 @@ from ..contract import CSV_COLUMNS
 from . import jobstore
 from .db import CANNOT_TAKE_IT_NOW, Database
 from .queries import q
+from .shapes import as_text_cell, batch_json, image_json, iso, job_json, project_json, stored_image_json
 from .uploads import Upload
 
 # A worker counts in /api/queue while its heartbeat (every poll) is this recent.
@@ -35,10 +36,6 @@ def not_found(what: str) -> ApiError:
     return ApiError(404, "not_found", f"no such {what}")
 
 
-def iso(value) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 async def _spheroids(conn: asyncpg.Connection, row) -> list[dict]:
     """A result's stored measurements; a result stored before results carried them is measured now, once."""
     if row["measurements"] is not None:
@@ -46,62 +43,6 @@ async def _spheroids(conn: asyncpg.Connection, row) -> list[dict]:
     spheroids = await asyncio.to_thread(measure, decode_mask(await conn.fetchval(q("result_mask"), row["job_id"])))
     await conn.execute(q("store_measurements"), row["job_id"], json.dumps(spheroids))
     return spheroids
-
-
-# ---------------------------------------------------------------- row -> JSON
-def project_json(row) -> dict:
-    return {"id": row["id"], "name": row["name"], "pixel_size_um": row["pixel_size_um"], "image_count": row["image_count"],
-            "created_at": iso(row["created_at"])}
-
-
-def image_json(row, with_project: bool = False) -> dict:
-    seg = None
-    if row["job_id"] is not None:
-        seg = {"status": row["status"], "model": row["model"], "model_used": row["model_used"],
-               "polygon_count": row["polygon_count"],
-               "spheroid_count": row["spheroid_count"] if row["polygon_count"] is not None else None, "job_id": row["job_id"]}
-    body = {"id": row["id"], "filename": row["filename"], "width": row["width"], "height": row["height"], "segmentation": seg}
-    if with_project:
-        body["project_id"] = row["project_id"]
-    return body
-
-
-def stored_image_json(row) -> dict:
-    return {"id": row["id"], "filename": row["filename"], "width": row["width"], "height": row["height"]}
-
-
-def batch_status(row) -> str:
-    if row["cancelled_at"] is not None:
-        return "cancelled"
-    if row["finished_at"] is not None:
-        return "completed"
-    return "queued" if row["queued"] == row["total"] else "running"
-
-
-def batch_json(row) -> dict:
-    keys = ("id", "project_id", "model", "total", "queued", "running", "succeeded", "failed", "cancelled")
-    return {k: row[k] for k in keys} | {"status": batch_status(row), "created_at": iso(row["created_at"]), "finished_at": iso(row["finished_at"])}
-
-
-def job_json(row) -> dict:
-    failed = row["error_code"] is not None and row["status"] != "succeeded"
-    error = {"code": row["error_code"], "message": row["error_message"]} if failed else None
-    body = {k: row[k] for k in ("id", "batch_id", "image_id", "status", "model", "model_used", "attempts", "worker")}
-    return body | {"error": error} | {k: iso(row[k]) for k in ("queued_at", "started_at", "finished_at")}
-
-
-# A spreadsheet runs a cell that begins with one of these as a formula (CSV injection); such a cell is
-# written with a leading single quote, which makes it text (OWASP's recipe).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def as_text_cell(value: object) -> object:
-    """A CSV cell a spreadsheet reads as what it is: numbers as numbers, text never as a formula."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 class Store:
@@ -119,6 +60,11 @@ class Store:
                 return await conn.fetchval(q("create_user"), username, password_hash)
             except asyncpg.UniqueViolationError:
                 raise ApiError(409, "username_taken", f"the username {username!r} is taken") from None
+
+    async def me(self, uid: int) -> dict:
+        async with self.db.connection() as conn:
+            row = await conn.fetchrow(q("me"), uid)
+        return {"id": row["id"], "username": row["username"], "event_seq": row["event_seq"], "events_kept_from": row["events_kept_from"]}
 
     async def password_hash_of(self, username: str) -> tuple[int, str] | None:
         async with self.db.connection() as conn:
@@ -297,9 +243,16 @@ class Store:
                 "total": {"queued": row["queued"], "running": row["running"]}, "workers": row["workers"]}
 
     # ------------------------------------------------------------ events
-    async def last_event_seq(self, uid: int) -> int:
+    async def event_position(self, uid: int) -> tuple[int, int]:
+        """The user's last event seq, and the first seq still kept (older ones were swept)."""
         async with self.db.connection() as conn:
-            return await conn.fetchval(q("last_event_seq"), uid)
+            row = await conn.fetchrow(q("event_position"), uid)
+        return row["event_seq"], row["events_kept_from"]
+
+    async def sweep_events(self, older_than_s: float, limit: int) -> int:
+        """Delete up to ``limit`` events older than ``older_than_s``; how many went."""
+        async with self.db.connection() as conn:
+            return (await conn.fetchrow(q("sweep_events"), older_than_s, limit))["events"]
 
     async def events_after(self, uid: int, after: int, limit: int) -> list[asyncpg.Record]:
         async with self.db.connection() as conn:

@@ -1,8 +1,10 @@
-"""A claim's cost does not grow with the queue: its plan, at 50,000 queued jobs of one researcher.
+"""A claim's cost does not grow with the queue: its plan, at 50,000 queued jobs of one researcher
+and a thousand researchers waiting.
 
 Asserted on the plan (EXPLAIN ANALYZE, rolled back), never on a time: no step
-may sort the chosen researcher's queue, and no scan of the jobs table may
-return more than a handful of rows, however deep the queue is.
+may sort the chosen researcher's queue or the waiting researchers, and no scan
+of the jobs or users table may return more than a handful of rows, however deep
+the queue is and however many wait.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from harness.stack.database import create_database, drop_database
 from system.queue.queries import migrate, q
 
 DEEP = 50_000
-# The most rows one scan of jobs may return for one claim: the heads of the few waiting researchers, a few more.
+WAITING = 1_000
+# The most rows one scan may return for one claim (the old plan visited every waiting researcher: 1,000 rows).
 FEW_ROWS = 100
 
 
@@ -38,6 +41,15 @@ async def deep_queue(database):
             batch = await conn.fetchval(q("insert_batch"), project, user, "unet", 0.5, jobs)
             await conn.execute("INSERT INTO jobs (batch_id, image_id, project_id, user_id, model, threshold, max_attempts) "
                                "SELECT $1, $2, $3, $4, 'unet', 0.5, 3 FROM generate_series(1, $5::int)", batch, image, project, user, jobs)
+        # and the rest of a thousand researchers waiting, each with a batch of 3 (their job of the same image, for speed)
+        await conn.execute(f"""
+            WITH u AS (INSERT INTO users (username, password_hash)
+                       SELECT 'wait-' || g, 'x' FROM generate_series(1, {WAITING - 4}) g RETURNING id),
+                 p AS (INSERT INTO projects (user_id, name) SELECT id, 'p' FROM u RETURNING id, user_id),
+                 b AS (INSERT INTO batches (project_id, user_id, model, threshold, total)
+                       SELECT id, user_id, 'unet', 0.5, 3 FROM p RETURNING id, project_id, user_id)
+            INSERT INTO jobs (batch_id, image_id, project_id, user_id, model, threshold, max_attempts)
+            SELECT b.id, $1, b.project_id, b.user_id, 'unet', 0.5, 3 FROM b, generate_series(1, 3)""", image)
         await conn.execute("ANALYZE")
         yield conn
     finally:
@@ -67,5 +79,8 @@ async def test_a_claim_neither_sorts_nor_reads_the_chosen_researchers_whole_queu
     sorts = [(n.get("Sort Key"), max(rows(c) for c in n["Plans"])) for n in nodes(plan)
              if n["Node Type"] in ("Sort", "Incremental Sort") and max(rows(c) for c in n["Plans"]) > FEW_ROWS]
     assert not sorts, f"the claim sorts a queue: {sorts}"
-    wide = [(n["Node Type"], n.get("Index Name"), rows(n)) for n in nodes(plan) if n.get("Relation Name") == "jobs" and rows(n) > FEW_ROWS]
-    assert not wide, f"a scan of jobs returned more than {FEW_ROWS} rows for one claim: {wide}"
+    wide = [(n["Node Type"], n.get("Relation Name"), n.get("Index Name"), rows(n)) for n in nodes(plan)
+            if n.get("Relation Name") in ("jobs", "users") and rows(n) > FEW_ROWS]
+    assert not wide, f"a scan returned more than {FEW_ROWS} rows for one claim: {wide}"
+    waiting = await deep_queue.fetchval("SELECT count(*) FROM users WHERE queued > 0")
+    assert waiting == WAITING, f"{waiting} researchers waiting, the plan was meant for {WAITING}"

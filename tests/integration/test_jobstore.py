@@ -82,7 +82,7 @@ async def test_the_user_with_fewer_running_jobs_goes_first(pool):
         await jobstore.enqueue_batch(conn, big, big_project, big_images * 10, "unet", 0.5, 3)
         await jobstore.enqueue_batch(conn, small, small_project, small_images * 2, "unet", 0.5, 3)
     order = [j.user_id for j in await claim_n(pool, 4)]
-    # big waited longest, so goes first; then small has fewer running; then alternate
+    # neither was served yet: the older account goes first; then small has fewer running; then alternate
     assert order == [big, small, big, small]
 
 
@@ -176,3 +176,61 @@ async def test_a_cancelled_batch_completes_as_cancelled_when_its_running_job_end
     assert closed_early is None
     assert [r["type"] for r in rows][-4:] == ["job.cancelled", "job.cancelled", "job.succeeded", "batch.completed"]
     assert json.loads(rows[-1]["body"])["status"] == "cancelled"
+
+
+async def test_a_researcher_served_lately_waits_behind_one_not_served_yet(pool):
+    """Four researchers with large batches hold the four slots; two arrive with small ones.  Whenever a slot
+    frees, the large researcher whose job ended has no job running, like the newcomers: the newcomers go first."""
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE jobs SET status = 'cancelled', slot = NULL, lease_token = NULL WHERE status IN ('queued', 'running')")
+        large = [await make_user(conn, 1) for _ in range(4)]
+        for user, project, images in large:
+            await jobstore.enqueue_batch(conn, user, project, images * 20, "unet", 0.5, 3)
+    running = await claim_n(pool, 4)
+    assert sorted(j.user_id for j in running) == sorted(u for u, _, _ in large)
+    async with pool.acquire() as conn:
+        small = [await make_user(conn, 1) for _ in range(2)]
+        for user, project, images in small:
+            await jobstore.enqueue_batch(conn, user, project, images * 2, "unet", 0.5, 3)
+    served = []
+    for job in running[:2]:
+        async with pool.acquire() as conn:
+            assert await jobstore.complete(conn, job, "unet", b"png", [], [])
+        served += [j.user_id for j in await claim_n(pool, 1)]
+    assert served == [u for u, _, _ in small], f"after the first two large jobs ended, {served} were served, not the newcomers"
+
+
+async def counters_and_counts(conn) -> tuple[list, list]:
+    kept = await conn.fetch("SELECT id, queued, running FROM users ORDER BY id")
+    counted = await conn.fetch("SELECT u.id, count(j.id) FILTER (WHERE j.status = 'queued') AS queued, "
+                               "count(j.id) FILTER (WHERE j.status = 'running') AS running "
+                               "FROM users u LEFT JOIN jobs j ON j.user_id = u.id GROUP BY u.id ORDER BY u.id")
+    return [tuple(r) for r in kept], [tuple(r) for r in counted]
+
+
+async def test_each_researchers_counters_follow_every_change_of_their_jobs(pool):
+    """The counters the claim orders by (migration 007) equal the jobs' own counts after every kind of change."""
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE jobs SET status = 'cancelled', slot = NULL, lease_token = NULL WHERE status IN ('queued', 'running')")
+        users = [await make_user(conn, 3) for _ in range(3)]
+        batches = [(await jobstore.enqueue_batch(conn, u, p, imgs * 3, "unet", 0.5, 2))[0] for u, p, imgs in users]
+    steps = []
+    jobs = await claim_n(pool, 4)
+    steps.append("claim 4")
+    async with pool.acquire() as conn:
+        assert await jobstore.complete(conn, jobs[0], "unet", b"png", [], [])
+        steps.append("complete")
+        assert await jobstore.fail_attempt(conn, jobs[1].id, jobs[1].lease_token, "boom", "failed once", 0.0) == "queued"
+        steps.append("fail, queued again")
+        assert await jobstore.hand_back(conn, jobs[2])
+        steps.append("hand back")
+        await conn.execute("UPDATE jobs SET lease_expires_at = now() - interval '1 s' WHERE id = $1", jobs[3].id)
+        assert await jobstore.requeue_expired(conn, 0.0) == 1
+        steps.append("lease expired")
+        assert await jobstore.cancel_batch(conn, batches[1], users[1][0])
+        steps.append("cancel")
+        await conn.execute("DELETE FROM users WHERE id = $1", users[2][0])
+        steps.append("delete a researcher")
+        await conn.execute("SELECT 1")  # lease renewals change no status
+        kept, counted = await counters_and_counts(conn)
+    assert kept == counted, f"after {steps}: kept {kept}, counted {counted}"

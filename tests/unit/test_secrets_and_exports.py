@@ -8,7 +8,7 @@ from aiohttp.test_utils import make_mocked_request
 
 from system.common.serve import AccessLogger, loggable_path
 from system.queue.auth import bearer
-from system.queue.store import as_text_cell
+from system.queue.shapes import as_text_cell
 
 
 def test_a_secret_in_the_query_is_redacted_and_the_rest_kept():

@@ -4,6 +4,10 @@
 -- create_user --
 INSERT INTO users (username, password_hash) VALUES ($1, $2) RETURNING id;
 
+-- me --
+-- The signed-in user, with where their event stream stands.
+SELECT id, username, event_seq, events_kept_from FROM users WHERE id = $1;
+
 -- user_by_name --
 SELECT id, password_hash FROM users WHERE username = $1;
 

@@ -17,58 +17,45 @@ RETURNING id, batch_id, image_id, project_id;
 -- claim_job --
 -- Fair share, the job.started event and its NOTIFY in one statement (one round
 -- trip, its own transaction).  Among users with runnable queued jobs, the one
--- with the fewest running jobs goes first, ties to the one whose oldest queued
--- job has waited longest; that user's oldest job is taken with FOR UPDATE SKIP
--- LOCKED.  A job only starts if one of the $2 slots is free; the unique index
+-- with the fewest running jobs goes first, ties to the one served longest ago
+-- (one never served, first); that user's oldest runnable job is taken with FOR
+-- UPDATE SKIP LOCKED.  A job only starts if one of the $2 slots is free; the unique index
 -- on running slots makes two concurrent claims of one slot fail (the loser
 -- tries again), so the bound holds however many workers run.  No lock outlives
--- this statement's transaction.  Every step is an index lookup: the waiting
--- users are found by a loose index scan, each user's head and the job taken by
--- that user's queue index, in order, so a claim costs the same with ten queued
--- jobs or a million (tests/integration/test_claim_plan.py holds the plan).
+-- this statement's transaction.  Every step is an index lookup: the users are
+-- walked in fair-share order by users_waiting (their counts are kept by the
+-- jobs' triggers, migration 007) until one has a runnable job, and that job is
+-- found by the user's queue index, in order, so a claim costs the same with ten
+-- queued jobs or a million, and with four researchers waiting or a thousand
+-- (tests/integration/test_claim_plan.py holds the plan).
 -- (started_at uses clock_timestamp(), the moment the statement runs, so
 -- [started_at, finished_at] lies inside the time the job held its slot.)
 -- The lease token is the worker's own ($4): should the answer be lost (the connection
 -- dies after the commit), the worker asks with it whether the claim went through
 -- (claimed_with) instead of leaving the job in its slot until the lease runs out.
 -- $1 worker name, $2 max running, $3 lease seconds, $4 lease token
-WITH RECURSIVE waiting_users AS (
-    (SELECT user_id FROM jobs WHERE status = 'queued' ORDER BY user_id LIMIT 1)
-    UNION ALL
-    SELECT (SELECT j.user_id FROM jobs j WHERE j.status = 'queued' AND j.user_id > w.user_id ORDER BY j.user_id LIMIT 1)
-    FROM waiting_users w WHERE w.user_id IS NOT NULL
-), free_slot AS (
+WITH free_slot AS (
     SELECT s AS slot
     FROM generate_series(1, $2::int) AS s
     WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE status = 'running' AND slot = s)
     ORDER BY random()
     LIMIT 1
-), chosen_user AS (
-    SELECT w.user_id
-    FROM waiting_users w
-    CROSS JOIN LATERAL (
-        SELECT queued_at FROM jobs h
-        WHERE h.user_id = w.user_id AND h.status = 'queued' AND h.run_after <= now()
-        ORDER BY h.queued_at, h.id LIMIT 1
-    ) head
-    CROSS JOIN LATERAL (
-        SELECT count(*) AS n FROM jobs r WHERE r.user_id = w.user_id AND r.status = 'running'
-    ) running
-    WHERE w.user_id IS NOT NULL AND EXISTS (SELECT 1 FROM free_slot)
-    ORDER BY running.n, head.queued_at
-    LIMIT 1
 ), candidate AS (
-    -- keyed by the chosen user inside a lateral subquery, so the plan walks that user's queue index
-    -- in order and stops at the first unlocked job, instead of joining and sorting the whole queue
+    -- users in fair-share order, each asked for its oldest runnable job (keyed by the user inside a lateral
+    -- subquery, so the plan walks that user's queue index in order and stops at the first unlocked job);
+    -- the walk stops at the first user who has one (users whose jobs all back off are passed over)
     SELECT head.id
-    FROM chosen_user c
+    FROM users u
     CROSS JOIN LATERAL (
         SELECT j.id FROM jobs j
-        WHERE j.user_id = c.user_id AND j.status = 'queued' AND j.run_after <= now()
+        WHERE j.user_id = u.id AND j.status = 'queued' AND j.run_after <= now()
         ORDER BY j.queued_at, j.id
         LIMIT 1
         FOR UPDATE SKIP LOCKED
     ) head
+    WHERE u.queued > 0 AND EXISTS (SELECT 1 FROM free_slot)
+    ORDER BY u.running, u.last_served_at NULLS FIRST, u.id
+    LIMIT 1
 ), claimed AS (
     UPDATE jobs
     SET status = 'running', attempts = jobs.attempts + 1, started_at = clock_timestamp(), worker = $1,
@@ -129,9 +116,11 @@ WHERE id = $1 AND status = 'running' AND lease_token = $2
 RETURNING id, batch_id, image_id, project_id, user_id, status, attempts;
 
 -- expired_leases --
+-- By researcher: taking each job back updates its researcher's counters (migration 007), and two sweeps
+-- that lock researchers in the same order cannot wait on each other.
 SELECT id FROM jobs
 WHERE status = 'running' AND lease_expires_at < now()
-ORDER BY id
+ORDER BY user_id, id
 FOR UPDATE SKIP LOCKED;
 
 -- lock_batch --

@@ -88,13 +88,14 @@ SELECT id, batch_id, image_id, status, model, model_used, attempts, worker, erro
 FROM jobs WHERE id = $2 AND user_id = $1;
 
 -- queue_state --
--- $1's queued and running jobs, everyone's, and the workers seen lately.
-SELECT count(*) FILTER (WHERE status = 'queued' AND user_id = $1) AS my_queued,
-       count(*) FILTER (WHERE status = 'running' AND user_id = $1) AS my_running,
-       count(*) FILTER (WHERE status = 'queued') AS queued,
-       count(*) FILTER (WHERE status = 'running') AS running,
+-- $1's queued and running jobs, everyone's, and the workers seen lately: from the researchers' counters
+-- (migration 007), so it costs the same however deep the queue is.
+SELECT me.queued AS my_queued, me.running AS my_running, busy.queued, busy.running,
        (SELECT count(*) FROM workers WHERE last_seen > now() - make_interval(secs => $2::float8)) AS workers
-FROM jobs WHERE status IN ('queued', 'running');
+FROM users me,
+     (SELECT coalesce(sum(queued), 0) AS queued, coalesce(sum(running), 0) AS running
+      FROM users WHERE queued > 0 OR running > 0) busy
+WHERE me.id = $1;
 
 -- batch_summary --
 -- A batch with its jobs counted by status.

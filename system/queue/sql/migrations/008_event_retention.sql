@@ -1,0 +1,8 @@
+-- 008: events are kept for EVENT_RETENTION_DAYS, then swept; a client asking for older ones is told so.
+
+-- The first seq of the user's stream still kept: a socket asked for ?after= below events_kept_from - 1
+-- closes with EVENTS_EXPIRED_CLOSE_CODE (system/contract.py) instead of replaying a stream with a hole.
+ALTER TABLE users ADD COLUMN events_kept_from bigint NOT NULL DEFAULT 1;
+
+-- The sweep takes the oldest events first, a chunk at a time.
+CREATE INDEX events_created ON events (created_at);
