@@ -82,3 +82,32 @@ Feature: Researchers work in the web page
       When the researcher starts segmenting the project in the page
       And the researcher cancels the batch in the page once its first images are running
       Then the page shows the batch cancelled: the images that were running finished, the others cancelled
+
+  Rule: the page picks up where the researcher left it
+
+    Scenario: A researcher reloads the tab while a batch runs, and the progress goes on to its maximum
+      Given a researcher signed in to the web page with a project of 12 spheroid images
+      And the inference server is frozen
+      When the researcher starts segmenting the project in the page
+      And the researcher reloads the tab while the batch runs, and the batch then goes on
+      Then the page shows the batch as completed
+      And a link to an image opened in the viewer opens the same project and image after another reload
+
+  Rule: microscope files are shown, segmented and measured like any other image
+
+    Scenario: A 12-bit TIFF and a 3-page TIFF are shown with their outlines and measured
+      Given a researcher in the web page who uploaded a 12-bit TIFF and a 3-page TIFF of spheroids
+      When the researcher segments the project in the page and it completes
+      Then each TIFF is shown in the viewer at its own size, with the outlines the service found drawn over it
+      And the outlines follow the spheroids: each mask has an IoU of at least 0.8 with the truth
+      And the 3-page TIFF is listed as page 1 of 3, the page that was segmented
+      And the measurements downloaded from the page hold one row per spheroid, with the numbers the service gives
+
+  Rule: the lab's tools get the results in their own formats
+
+    Scenario: A researcher takes the masks and the outlines home, and looks at the whole project
+      Given a researcher in the web page with a project of 4 spheroid images and a pixel size of 0.65 µm
+      When the researcher segments the project in the page and it completes
+      Then the masks downloaded from the page are the service's masks, one per image, named after it
+      And the outlines downloaded for QuPath and for ImageJ hold one shape per spheroid, with its measurements
+      And the project overview draws the spheroids' diameters and counts, and says them in words

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 import tempfile
 from pathlib import Path
 
 import allure
+import numpy as np
+from PIL import Image
 
 from harness.browser.pages import ResearcherPage
 from harness.report import attach
@@ -41,6 +44,41 @@ def image_files(context, label: str, count: int) -> dict[Path, synthetic.Sample]
         path.write_bytes(synthetic.to_png(sample.image))
         files[path] = sample
     return files
+
+
+# A 12-bit camera's range, written as 16-bit samples, as microscopes write it.
+TWELVE_BIT = 4095
+
+
+def twelve_bit(image: np.ndarray) -> np.ndarray:
+    """An 8-bit micrograph as a 12-bit one: the same picture, values 0..4095 in 16-bit samples."""
+    return np.round(image.astype(np.float32) * (TWELVE_BIT / 255.0)).astype(np.uint16)
+
+
+def tiff(pages: list[np.ndarray]) -> bytes:
+    """A TIFF of one page per array (a multi-page file: channels, a z-stack)."""
+    frames = [Image.fromarray(p) for p in pages]
+    out = io.BytesIO()
+    frames[0].save(out, format="TIFF", save_all=len(frames) > 1, append_images=frames[1:])
+    return out.getvalue()
+
+
+def microscope_files(context, label: str) -> dict[Path, synthetic.Sample]:
+    """Two microscope files of spheroids no model was trained on: a 12-bit grayscale TIFF (16-bit samples, values
+    to 4095), and a 3-page 12-bit TIFF whose first page shows the spheroids and the others a dimmer channel and
+    noise.  The truth of each is its first page's."""
+    first = seed_block(context, 2)
+    folder = scenario_folder(context) / label
+    folder.mkdir()
+    deep, paged = synthetic.generate(first), synthetic.generate(first + 1)
+    rng = np.random.default_rng(first)
+    dim = twelve_bit((paged.image * 0.4).astype(np.uint8))
+    noise = rng.integers(0, TWELVE_BIT + 1, size=paged.image.shape, dtype=np.uint16)
+    files = {folder / f"{label}-12bit.tif": (tiff([twelve_bit(deep.image)]), deep),
+             folder / f"{label}-3pages.tif": (tiff([twelve_bit(paged.image), dim, noise]), paged)}
+    for path, (data, _) in files.items():
+        path.write_bytes(data)
+    return {path: sample for path, (_, sample) in files.items()}
 
 
 def keep_evidence(context, failed: bool, wants_trace: bool) -> None:

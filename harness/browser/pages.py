@@ -13,7 +13,6 @@ recording and hands the trace over for the report.
 from __future__ import annotations
 
 import asyncio
-import csv
 import json
 import re
 from collections.abc import Awaitable
@@ -25,6 +24,7 @@ from playwright.async_api import expect
 
 from harness.browser.keyboard import ByKeyboard
 from harness.browser.secrets import scrub_zip
+from harness.browser.views import Results
 from harness.researchers.actors import PASSWORD
 from harness.waiting import async_wait_until
 from system.contract import PAGE_RETRY_MAX_MS
@@ -37,7 +37,7 @@ AXE_IMPACTS_THAT_FAIL = ("serious", "critical")
 
 
 @dataclass
-class ResearcherPage(ByKeyboard):
+class ResearcherPage(ByKeyboard, Results):
     browser_context: object  # playwright BrowserContext (behave's context is another thing)
     page: object  # playwright Page
     label: str = "researcher"
@@ -66,10 +66,13 @@ class ResearcherPage(ByKeyboard):
         self.socket_urls.append(ws.url)
         self.sockets += 1
         socket = self.sockets
-        ws.on("framereceived", lambda payload: self._received(socket, json.loads(payload)))
+        after = int(parse_qs(urlsplit(ws.url).query).get("after", ["0"])[0])
+        ws.on("framereceived", lambda payload: self._received(socket, json.loads(payload), after))
 
-    def _received(self, socket: int, frame: dict) -> None:
-        due = (self.frames[-1]["seq"] if self.frames else 0) + 1
+    def _received(self, socket: int, frame: dict, after: int = 0) -> None:
+        """A socket that asked for the events after a seq beyond the last the page received starts a new run there (a
+        reload, a new sign-in: the page reads what came before from the service); otherwise it continues the run."""
+        due = max(self.frames[-1]["seq"] if self.frames else 0, after) + 1
         if frame["seq"] != due and self.broken is None:
             what = "an event it already had, again" if frame["seq"] < due else f"events {due}..{frame['seq'] - 1} never came"
             self.broken = f"{self.label}'s page received seq {frame['seq']} ({frame['type']}) on socket {socket} where {due} was due: {what}"
@@ -99,6 +102,14 @@ class ResearcherPage(ByKeyboard):
         await self._credentials(username, password)
         await self.page.get_by_role("button", name="Create account").click()
         await self.wait_connection("live")
+
+    async def reload(self) -> None:
+        """Reload the tab, as a researcher does; until its stream is live again."""
+        await self.page.reload()
+        await self.wait_connection("live")
+
+    def address(self) -> str:
+        return self.page.url
 
     async def sign_out(self) -> None:
         await self.page.get_by_role("button", name="Sign out").click()
@@ -193,6 +204,10 @@ class ResearcherPage(ByKeyboard):
         await expect(bar).to_have_attribute("data-batch-id", re.compile(r"^\d+$"), timeout=PAGE_TIMEOUT_MS)
         return int(await bar.get_attribute("data-batch-id"))
 
+    async def follows_batch(self, batch_id: int) -> None:
+        """Until the progress bar follows ``batch_id`` (its data-batch-id)."""
+        await expect(self.progressbar()).to_have_attribute("data-batch-id", str(batch_id), timeout=PAGE_TIMEOUT_MS)
+
     def progressbar(self):
         return self.page.get_by_role("progressbar", name="Batch progress")
 
@@ -219,37 +234,6 @@ class ResearcherPage(ByKeyboard):
         """Until every row of the "Images" table has ``status`` and a spheroid count."""
         await async_wait_until(self.rows, until=lambda rows: bool(rows) and all(r["status"] == status and r["spheroids"] for r in rows),
                                timeout=timeout_s, interval=0.1, describe=f"every image's row to say {status!r} with a spheroid count")
-
-    # ------------------------------------------------------------ results
-    async def open_viewer(self, filename: str) -> None:
-        await self.page.get_by_role("button", name=f"View {filename}", exact=True).click()
-        await self.outlines(filename).wait_for()
-
-    def outlines(self, filename: str):
-        return self.page.get_by_role("img", name=f"Outlines of {filename}", exact=True)
-
-    async def outlines_drawn(self, filename: str) -> list[str]:
-        """The class (external / internal) of each outline the viewer draws over ``filename``."""
-        return await self.outlines(filename).locator("polygon, path").evaluate_all("els => els.map(e => e.getAttribute('class'))")
-
-    async def image_shown(self, filename: str) -> bool:
-        image = self.page.get_by_role("img", name=filename, exact=True)
-        return await image.evaluate("img => img.complete && img.naturalWidth > 0")
-
-    async def spheroid_rows(self) -> list[list[str]]:
-        return await self.page.get_by_role("table", name="Spheroids").locator("tbody tr").evaluate_all(
-            "rows => rows.map(r => [...r.cells].map(c => c.textContent.trim()))")
-
-    async def download_measurements(self) -> list[dict]:
-        """Click "Download measurements (CSV)"; returns the downloaded file's rows."""
-        async with self.page.expect_download() as downloading:
-            await self.page.get_by_role("link", name="Download measurements (CSV)").click()
-        download = await downloading.value
-        failure = await download.failure()
-        if failure:
-            raise AssertionError(f"the download failed: {failure}")
-        with open(await download.path(), encoding="utf-8", newline="") as f:  # noqa: ASYNC230 - a small local file
-            return list(csv.DictReader(f))
 
     # ------------------------------------------------------------ evidence
     async def accessibility_scan(self) -> dict:

@@ -20,6 +20,7 @@ from harness.faults.halts import freeze_inference, resume_inference
 from harness.faults.proxy import FaultProxy
 from harness.report import attach
 from harness.researchers.actors import PASSWORD, Researcher, everyone
+from harness.researchers.seeded import wait_for_started
 from harness.state import keep_for_scenario
 from harness.waiting import BATCH_TIMEOUT_S, async_wait_until
 from system.inference import synthetic
@@ -44,11 +45,12 @@ async def page_signed_in(context, researcher: Researcher, base_url: str | None =
 
 
 async def researcher_in_browser(context, label: str, count: int, pixel_size_um: float | None = None,
-                                page: ResearcherPage | None = None) -> tuple[Researcher, ResearcherPage]:
-    """A researcher who signs up, creates a project and uploads ``count`` images, all in the page (a new
-    one unless given); the harness follows the same account through the API and its event stream, to
+                                page: ResearcherPage | None = None,
+                                files: dict[Path, synthetic.Sample] | None = None) -> tuple[Researcher, ResearcherPage]:
+    """A researcher who signs up, creates a project and uploads ``count`` images (or ``files``), all in the page (a
+    new one unless given); the harness follows the same account through the API and its event stream, to
     check the page against."""
-    files = image_files(context, label, count)
+    files = files or image_files(context, label, count)
     page = page or await open_page(context, label)
     name = Researcher.new_name(label)
     await page.sign_up(name)
@@ -117,6 +119,16 @@ async def segment_to_the_end(page: ResearcherPage, **choices) -> int:
     batch = await page.segment(**choices)
     await page.wait_for_progress("batch completed", timeout_s=BATCH_TIMEOUT_S)
     return batch
+
+
+async def reload_mid_batch(context, page: ResearcherPage, researcher: Researcher, batch_id: int) -> None:
+    """While the batch's first jobs run (the inference server frozen), the researcher reloads the tab; once the page
+    follows the batch again, the inference server goes on and the page is followed to the batch's end."""
+    await wait_for_started(researcher, min(context.system.config.worker.max_running, len(researcher.images)))
+    await page.reload()
+    await page.follows_batch(batch_id)
+    resume_inference(context)
+    await page.wait_for_progress("batch completed", timeout_s=BATCH_TIMEOUT_S)
 
 
 async def cut(page: ResearcherPage, proxy: FaultProxy) -> None:

@@ -66,6 +66,13 @@ def inspect(data: bytes) -> tuple[str, int, int]:
     return img.format or sniff(data), img.size[0], img.size[1]
 
 
+def inspect_pages(data: bytes) -> tuple[str, int, int, int]:
+    """(format, width, height, pages) of a valid image: width and height of its first page, which is the one
+    segmented and shown; pages > 1 for a multi-page TIFF (channels, a z-stack, a time series)."""
+    img = open_checked(data)
+    return img.format or sniff(data), img.size[0], img.size[1], int(getattr(img, "n_frames", 1))
+
+
 def decode_gray(data: bytes) -> np.ndarray:
     """A valid image as a uint8 H x W grayscale array (16-bit and float images are stretched)."""
     img = open_checked(data)

@@ -17,6 +17,7 @@ from ..common.http import ApiError, Handler, error_middleware
 from ..contract import (
     DEFAULT_MODEL,
     DEFAULT_THRESHOLD,
+    EVENTS_EXPIRED_CLOSE_CODE,
     IMAGE_TYPES,
     MAX_PIXEL_SIZE_UM,
     MAX_PROJECT_NAME,
@@ -25,8 +26,9 @@ from ..contract import (
     MODELS,
     PAGE_RETRY_MAX_MS,
     PAGE_RETRY_MIN_MS,
+    SESSION_ENDED_CLOSE_CODE,
 )
-from . import api, ops
+from . import api, lab, ops
 from .auth import bearer, token_hash
 from .config import QueueSettings
 from .db import Database
@@ -81,7 +83,8 @@ def web_page() -> str:
     options = "".join(f'<option{" selected" if m == DEFAULT_MODEL else ""}>{m}</option>' for m in MODELS)
     values = {"model_options": options, "min_threshold": MIN_THRESHOLD, "max_threshold": MAX_THRESHOLD,
               "default_threshold": DEFAULT_THRESHOLD, "max_project_name": MAX_PROJECT_NAME, "max_pixel_size_um": MAX_PIXEL_SIZE_UM,
-              "accept": ",".join(IMAGE_TYPES.values()), "page_retry_min_ms": PAGE_RETRY_MIN_MS, "page_retry_max_ms": PAGE_RETRY_MAX_MS}
+              "accept": ",".join(IMAGE_TYPES.values()), "page_retry_min_ms": PAGE_RETRY_MIN_MS, "page_retry_max_ms": PAGE_RETRY_MAX_MS,
+              "session_ended_close_code": SESSION_ENDED_CLOSE_CODE, "events_expired_close_code": EVENTS_EXPIRED_CLOSE_CODE}
     page = (WEB_DIR / "index.html").read_text()
     for key, value in values.items():
         page = page.replace("{{" + key + "}}", str(value))
@@ -150,6 +153,7 @@ def create_app(settings: QueueSettings) -> web.Application:
     app.on_shutdown.append(close_sockets)
     app.on_response_prepare.append(security_headers)
     app.router.add_routes(api.routes)
+    app.router.add_routes(lab.routes)
     app.router.add_routes(ops.routes)
     app.router.add_get("/api/events", events_socket)
     app.router.add_get("/", index)

@@ -101,7 +101,8 @@ SEGMENTATION = _obj({"status": {"enum": list(JOB_STATUSES)}, "model": {"enum": l
                      "model_used": {"type": ["string", "null"]}, "polygon_count": {"type": ["integer", "null"], "minimum": 0},
                      "spheroid_count": {"type": ["integer", "null"], "minimum": 0, "description": "outer outlines; null until a job succeeded"},
                      "job_id": _ID})
-IMAGE = _obj({"id": _ID, "filename": _STR, "width": _SIDE, "height": _SIDE, "segmentation": {"oneOf": [{"type": "null"}, SEGMENTATION]}})
+IMAGE = _obj({"id": _ID, "filename": _STR, "width": _SIDE, "height": _SIDE, "pages": {"type": "integer", "minimum": 1},
+              "segmentation": {"oneOf": [{"type": "null"}, SEGMENTATION]}})
 IMAGE_WITH_PROJECT = IMAGE | {"properties": IMAGE["properties"] | {"project_id": _ID}, "required": [*IMAGE["required"], "project_id"]}
 _PIXEL_SIZE = {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": MAX_PIXEL_SIZE_UM,
                "description": "micrometres per pixel; null: unknown, and measurements are in pixels only"}
@@ -147,7 +148,8 @@ NEW_PROJECT_REQUEST = _example(_json(_obj({"name": {"type": "string", "minLength
                                                     "description": "any text but the NUL character"},
                                            "pixel_size_um": _PIXEL_SIZE}, required=["name"], extra=True)),
                                {"name": "spheroids, day 3", "pixel_size_um": 0.65})
-STORED = {"type": "array", "minItems": 1, "maxItems": MAX_FILES, "items": _obj({"id": _ID, "filename": _STR, "width": _SIDE, "height": _SIDE})}
+STORED = {"type": "array", "minItems": 1, "maxItems": MAX_FILES,
+          "items": _obj({"id": _ID, "filename": _STR, "width": _SIDE, "height": _SIDE, "pages": {"type": "integer", "minimum": 1}})}
 QUEUED = _obj({"batch_id": _ID, "job_ids": {"type": "array", "minItems": 1, "items": _ID}})
 ME = _obj({"id": _ID, "username": _STR, "event_seq": _COUNT, "events_kept_from": {"type": "integer", "minimum": 1}})
 QUEUE = _obj({"mine": _obj({"queued": _COUNT, "running": _COUNT}), "total": _obj({"queued": _COUNT, "running": _COUNT}), "workers": _COUNT})
@@ -158,6 +160,12 @@ EVENT = _obj({"seq": {"type": "integer", "minimum": 1}, "type": {"enum": list(EV
 TEXT = {"content": {"text/plain": {"schema": _STR}}}
 HTML = {"content": {"text/html": {"schema": _STR}}}
 PNG = {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}
+PROJECT_MEASUREMENTS = _obj({"project_id": _ID, "pixel_size_um": MEASUREMENTS["properties"]["pixel_size_um"], "images": {
+    "type": "array", "items": _obj({"image_id": _ID, "filename": _STR, "model_used": MEASUREMENTS["properties"]["model_used"],
+                                    "spheroids": MEASUREMENTS["properties"]["spheroids"]})}})
+ZIP = {"content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}}
+GEOJSON = {"content": {"application/geo+json": {"schema": {"type": "object"}}}}
+BATCH_JOBS = {"type": "array", "minItems": 1, "items": _obj({"id": _ID, "image_id": _ID, "status": {"enum": list(JOB_STATUSES)}})}
 ORIGINAL = {"content": {t: {"schema": {"type": "string", "format": "binary"}} for t in IMAGE_TYPES.values()}}
 
 _PROJECT_LINKS = {
@@ -230,6 +238,31 @@ def spec() -> dict:
              "id not in this project", 413: None}, body=SEGMENT_REQUEST, params=_path_id("project"), links=_BATCH_LINKS,
             op_id="createSegmentation")},
         "/api/batches/{id}": {"get": _op("A batch's progress", (200, _json(BATCH)), (404,), params=_path_id("batch"), op_id="getBatch")},
+        "/api/projects/{id}/batches": {"get": _op(
+            "The project's batches, newest first, each with its progress (a page restoring itself finds the running one)",
+            (200, _json({"type": "array", "items": BATCH})), {400: "invalid_request: a bad ?limit=", 404: None},
+            params=[*_path_id("project"), {"name": "limit", "in": "query", "required": False, "description": "at most this many (1-100, default 20)",
+                                           "schema": {"type": "integer", "minimum": 1, "maximum": 100}}], op_id="listBatches")},
+        "/api/batches/{id}/jobs": {"get": _op("The batch's jobs by id: each one's image and status", (200, _json(BATCH_JOBS)), (404,),
+                                              params=_path_id("batch"), op_id="listBatchJobs")},
+        "/api/images/{id}/display": {"get": _op(
+            "The image as a browser shows it: the stored bytes for an 8-bit PNG or JPEG, else a PNG of its first page, deeper pixels "
+            "stretched between their 0.5th and 99.5th percentiles (header X-Display-Stretch)",
+            (200, {"content": {t: {"schema": {"type": "string", "format": "binary"}} for t in ("image/png", "image/jpeg")}}), (404,),
+            params=_path_id("image"), op_id="getImageDisplay")},
+        "/api/images/{id}/outlines.geojson": {"get": _op(
+            "The latest outlines as GeoJSON (QuPath): one Polygon Feature per spheroid, its measurements as properties",
+            (200, GEOJSON), {404: None, 409: "not_ready: no segmentation of the image has succeeded yet"},
+            params=_path_id("image"), op_id="getOutlinesGeoJson")},
+        "/api/images/{id}/outlines-imagej.zip": {"get": _op(
+            "The latest outlines as an ImageJ ROI set (Fiji's ROI Manager): one polygon ROI per spheroid", (200, ZIP),
+            {404: None, 409: "not_ready: no segmentation of the image has succeeded yet"}, params=_path_id("image"), op_id="getOutlinesImageJ")},
+        "/api/projects/{id}/measurements": {"get": _op(
+            "Every spheroid of every segmented image of the project, by image (the CSV's figures as JSON)", (200, _json(PROJECT_MEASUREMENTS)),
+            (404,), params=_path_id("project"), op_id="getProjectMeasurements")},
+        "/api/projects/{id}/masks.zip": {"get": _op(
+            "Every segmented image's latest mask as a PNG (0 or 255), named after the image, in one ZIP", (200, ZIP), (404,),
+            params=_path_id("project"), op_id="getMasksZip")},
         "/api/batches/{id}/cancel": {"post": _op("Cancel a batch's queued jobs; running ones finish", (200, _json(BATCH)), (404,),
                                                  params=_path_id("batch"), op_id="cancelBatch")},
         "/api/jobs/{id}": {"get": _op("One job", (200, _json(JOB)), (404,), params=_path_id("job"), op_id="getJob")},

@@ -18,14 +18,15 @@ def image_json(row, with_project: bool = False) -> dict:
         seg = {"status": row["status"], "model": row["model"], "model_used": row["model_used"],
                "polygon_count": row["polygon_count"],
                "spheroid_count": row["spheroid_count"] if row["polygon_count"] is not None else None, "job_id": row["job_id"]}
-    body = {"id": row["id"], "filename": row["filename"], "width": row["width"], "height": row["height"], "segmentation": seg}
+    body = {"id": row["id"], "filename": row["filename"], "width": row["width"], "height": row["height"], "pages": row["pages"],
+            "segmentation": seg}
     if with_project:
         body["project_id"] = row["project_id"]
     return body
 
 
 def stored_image_json(row) -> dict:
-    return {"id": row["id"], "filename": row["filename"], "width": row["width"], "height": row["height"]}
+    return {"id": row["id"], "filename": row["filename"], "width": row["width"], "height": row["height"], "pages": row["pages"]}
 
 
 def batch_status(row) -> str:

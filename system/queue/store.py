@@ -36,7 +36,7 @@ def not_found(what: str) -> ApiError:
     return ApiError(404, "not_found", f"no such {what}")
 
 
-async def _spheroids(conn: asyncpg.Connection, row) -> list[dict]:
+async def spheroids_of(conn: asyncpg.Connection, row) -> list[dict]:
     """A result's stored measurements; a result stored before results carried them is measured now, once."""
     if row["measurements"] is not None:
         return json.loads(row["measurements"])
@@ -132,7 +132,7 @@ class Store:
             rows = await conn.fetch(
                 q("insert_images"), uid, project_id,
                 [u.filename for u in uploads], [u.content_type for u in uploads],
-                [u.width for u in uploads], [u.height for u in uploads], [u.data for u in uploads],
+                [u.width for u in uploads], [u.height for u in uploads], [u.data for u in uploads], [u.pages for u in uploads],
             )
         return [stored_image_json(r) for r in sorted(rows, key=lambda r: r["id"])]
 
@@ -179,7 +179,7 @@ class Store:
     async def measurements(self, uid: int, image_id: int) -> dict:
         async with self.db.connection() as conn:
             row = await self._latest_result_on(conn, uid, image_id, q("latest_measurements"))
-            spheroids = await _spheroids(conn, row)
+            spheroids = await spheroids_of(conn, row)
         return {"model_used": row["model_used"], "pixel_size_um": row["pixel_size_um"],
                 "spheroids": [in_micrometres(s, row["pixel_size_um"]) for s in spheroids]}
 
@@ -192,7 +192,7 @@ class Store:
             if not await conn.fetchval(q("own_project"), uid, project_id):
                 raise not_found("project")
             for row in await conn.fetch(q("project_measurements"), uid, project_id):
-                for spheroid in await _spheroids(conn, row):
+                for spheroid in await spheroids_of(conn, row):
                     values = dict(row) | in_micrometres(spheroid, row["pixel_size_um"])
                     table.writerow([as_text_cell(values[c]) for c in CSV_COLUMNS])
         return out.getvalue()

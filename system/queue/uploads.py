@@ -27,6 +27,7 @@ class Upload:
     width: int
     height: int
     data: bytes
+    pages: int = 1  # a multi-page TIFF's pages; its first is segmented and shown
 
 
 def clean_filename(raw: str | None, index: int) -> str:
@@ -84,10 +85,10 @@ def _check_all(raw: list[tuple[str, bytes]]) -> list[Upload]:
     uploads = []
     for name, data in raw:
         try:
-            fmt, width, height = images.inspect(data)
+            fmt, width, height, pages = images.inspect_pages(data)
         except images.UnsupportedType:
             raise ApiError(415, "unsupported_type", f"{name} is not a PNG, JPEG or TIFF image") from None
         except images.InvalidImage as exc:
             raise ApiError(400, "invalid_image", f"{name}: {exc}") from None
-        uploads.append(Upload(name, IMAGE_TYPES[fmt], width, height, data))
+        uploads.append(Upload(name, IMAGE_TYPES[fmt], width, height, data, pages))
     return uploads

@@ -22,15 +22,15 @@ SELECT EXISTS (SELECT 1 FROM projects WHERE id = $2 AND user_id = $1 FOR SHARE);
 
 -- insert_images --
 -- All files of one upload in one statement, in the order they were sent.
-INSERT INTO images (project_id, user_id, filename, content_type, width, height, data)
-SELECT $2, $1, f, c, w, h, d
-FROM unnest($3::text[], $4::text[], $5::int[], $6::int[], $7::bytea[]) WITH ORDINALITY AS u(f, c, w, h, d, n)
+INSERT INTO images (project_id, user_id, filename, content_type, width, height, data, pages)
+SELECT $2, $1, f, c, w, h, d, pg
+FROM unnest($3::text[], $4::text[], $5::int[], $6::int[], $7::bytea[], $8::int[]) WITH ORDINALITY AS u(f, c, w, h, d, pg, n)
 ORDER BY n
-RETURNING id, filename, width, height;
+RETURNING id, filename, width, height, pages;
 
 -- images --
 -- Images with their latest job, its outlines and spheroids counted: project $2's, or only image $3.
-SELECT i.id, i.project_id, i.filename, i.width, i.height,
+SELECT i.id, i.project_id, i.filename, i.width, i.height, i.pages,
        j.id AS job_id, j.status, j.model, j.model_used,
        jsonb_array_length(r.polygons) AS polygon_count,
        COALESCE(jsonb_array_length(r.measurements),  -- a result from before measurements were stored: count its outer outlines
