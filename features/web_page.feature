@@ -58,7 +58,9 @@ Feature: Researchers work in the web page
       And uploads the images using only the keyboard
       And segments them using only the keyboard
       And opens the viewer on the first image using only the keyboard
+      And downloads the image's outlines for QuPath using only the keyboard
       Then the viewer shows the image with its outlines drawn, and the keyboard focus is in the viewer
+      And the outlines downloaded hold one shape per spheroid of the image
 
     Scenario: axe-core finds no serious or critical accessibility problem
       Given a new visitor on the sign-in view of the web page

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from behave import given, then, when
 
 from harness.browser import day, sessions
@@ -24,6 +26,20 @@ async def step_reload_mid_batch(context):
 @then("a link to an image opened in the viewer opens the same project and image after another reload")
 async def step_link_reopens(context):
     measured("the page's address", await day.check_link_reopens(context.state.page, context.state.researchers[0]))
+
+
+@when("downloads the image's outlines for QuPath using only the keyboard")
+async def step_keyboard_geojson(context):
+    context.state.answers = [json.loads(await context.state.page.download_by_keyboard("Download outlines (GeoJSON)"))]
+
+
+@then("the outlines downloaded hold one shape per spheroid of the image")
+async def step_keyboard_geojson_holds(context):
+    r = context.state.researchers[0]
+    image = next(i for i in r.images if i.filename == context.state.viewed)
+    spheroids = (await r.api.measurements(image.id))["spheroids"]
+    features = context.state.answers[0]["features"]
+    assert [f["properties"]["index"] for f in features] == [s["index"] for s in spheroids] != [], (len(features), len(spheroids))
 
 
 @then("each TIFF is shown in the viewer at its own size, with the outlines the service found drawn over it")

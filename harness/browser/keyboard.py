@@ -56,5 +56,15 @@ class ByKeyboard:
         await self.press_on(self.page.get_by_role("button", name=f"View {filename}", exact=True), "Enter")
         await self.outlines(filename).wait_for()
 
+    async def download_by_keyboard(self, name: str) -> bytes:
+        """Tab to the link named ``name`` and press Enter; the file it saves."""
+        async with self.page.expect_download() as downloading:
+            await self.press_on(self.page.get_by_role("link", name=name), "Enter")
+        download = await downloading.value
+        if failure := await download.failure():
+            raise AssertionError(f"the download {name!r} failed: {failure}")
+        with open(await download.path(), "rb") as f:  # noqa: ASYNC230 - a small local file
+            return f.read()
+
     async def focus_is_in_viewer(self) -> bool:
         return await self.page.get_by_role("region", name="Viewer").evaluate("el => el.contains(document.activeElement)")

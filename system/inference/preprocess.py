@@ -53,7 +53,25 @@ def to_mask(logits: torch.Tensor, height: int, width: int, threshold: float) -> 
     small = logits.detach().float().cpu().numpy()[0]
     big = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
     cut = float(np.log(threshold / (1.0 - threshold)))  # sigmoid(x) > t  <=>  x > logit(t)
-    return np.where(big > cut, 255, 0).astype(np.uint8)
+    mask = (big > cut).view(np.uint8)  # one byte a pixel, no wider array on the way
+    mask *= 255
+    return mask
+
+
+def segment_gray(module: torch.nn.Module, gray: np.ndarray, threshold: float, chunk: int = 4, windowed: bool = True) -> np.ndarray:
+    """The serving path's mask of one grayscale image, in this thread (benchmarks, evaluation): the whole image in
+    one pass, and again in windows when that pass drew its spheroids too coarsely (``tiles.py``)."""
+    from . import tiles
+    from .models import INPUT_SIZE
+
+    h, w = gray.shape
+    coarse = module(to_input(gray, INPUT_SIZE)[None])[0]
+    if not (windowed and tiles.needs_windows(coarse, h, w, threshold)):
+        return to_mask(coarse, h, w, threshold)
+    wins = tiles.windows(h, w)
+    xs = tiles.inputs(gray, wins, INPUT_SIZE)
+    outs = [o for i in range(0, len(xs), chunk) for o in module(torch.stack(xs[i:i + chunk]))]
+    return tiles.mask_of(tiles.blend(outs, wins, h, w), threshold)
 
 
 def polygons(mask: np.ndarray) -> list[dict]:
@@ -66,6 +84,12 @@ def encode_png(mask: np.ndarray) -> bytes:
     if not ok:  # pragma: no cover - cv2 only fails on invalid arrays
         raise RuntimeError("PNG encoding failed")
     return buf.tobytes()
+
+
+def postprocess_mask(mask: np.ndarray) -> tuple[list[dict], list[dict], bytes]:
+    """A full-resolution 0/255 mask to what a request answers (the windowed path, ``tiles.py``)."""
+    outlines, spheroids = describe(mask)
+    return outlines, spheroids, encode_png(mask)
 
 
 def postprocess(logits: torch.Tensor, height: int, width: int, threshold: float) -> tuple[list[dict], list[dict], bytes]:

@@ -46,8 +46,10 @@ def _smooth_field(rng: np.random.Generator, h: int, w: int, cells: int) -> np.nd
     return cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC)
 
 
-def generate(seed: int, size: tuple[int, int] | None = None) -> Sample:
-    """Draw one image and its mask from ``seed``; ``size`` is (width, height)."""
+def generate(seed: int, size: tuple[int, int] | None = None, spheroids: tuple[int, float, float] | None = None) -> Sample:
+    """Draw one image and its mask from ``seed``; ``size`` is (width, height).  ``spheroids`` (count, smallest and
+    largest radius in px) draws a field of that many spheroids instead of the usual one to three that fill the frame
+    (a plate scan, a stitched well: ``benchmarks/large_images.py``); without it the draws are exactly as ever."""
     rng = np.random.default_rng(seed)
     if size is None:
         w = int(rng.integers(192, 513))
@@ -64,10 +66,10 @@ def generate(seed: int, size: tuple[int, int] | None = None) -> Sample:
 
     mask = np.zeros((h, w), np.uint8)
     image = background.copy()
-    n_blobs = int(rng.choice([1, 1, 1, 2, 2, 3]))
+    n_blobs = int(rng.choice([1, 1, 1, 2, 2, 3])) if spheroids is None else spheroids[0]
     short = min(w, h)
     for _ in range(n_blobs):
-        radius = rng.uniform(0.12, 0.3) * short / np.sqrt(n_blobs)
+        radius = rng.uniform(0.12, 0.3) * short / np.sqrt(n_blobs) if spheroids is None else rng.uniform(spheroids[1], spheroids[2])
         cx = rng.uniform(radius * 1.1, w - radius * 1.1)
         cy = rng.uniform(radius * 1.1, h - radius * 1.1)
         outline = _blob_outline(rng, cx, cy, radius)
