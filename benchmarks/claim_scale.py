@@ -7,7 +7,8 @@ directly in a throwaway database migrated by the queue itself (SQL
 ``generate_series``: seconds), analysed, and the claim is run ``--rounds``
 times inside rolled-back transactions with ``EXPLAIN (ANALYZE)``; its
 execution time's median and 90th percentile are printed as a table and written
-to ``benchmarks/results/claim_scale.json``.  A benchmark, not a test: nothing
+to ``benchmarks/results/claim_scale.json`` (``claim_scale_all.json`` for ``--shapes all``:
+up to a million queued jobs and ten million finished, a few minutes).  A benchmark, not a test: nothing
 is asserted (``tests/integration/test_claim_plan.py`` holds the plan).
 
 Then the other statements that run per job or per request, at depth: one
@@ -151,9 +152,10 @@ async def measure(db, rounds: int, shapes: str, statements: bool) -> None:
         print(f"{users:>6} waiting  {queued:>9} queued  {finished:>10} finished   claim median {row['claim_median_ms']:7.2f} ms"
               f"   p90 {row['claim_p90_ms']:7.2f} ms", flush=True)
     others = await measure_statements(db, rounds) if statements else []
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps({"rounds": rounds, "postgres": db.version, "shapes": rows, "statements": others}, indent=1) + "\n")
-    print(f"written: {RESULTS}")
+    out = RESULTS if shapes == "small" else RESULTS.with_name(f"claim_scale_{shapes}.json")
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"rounds": rounds, "postgres": db.version, "shapes": rows, "statements": others}, indent=1) + "\n")
+    print(f"written: {out}")
 
 
 if __name__ == "__main__":
