@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import time
 import uuid
@@ -164,5 +165,6 @@ if __name__ == "__main__":
     p.add_argument("--shapes", choices=sorted(SHAPES), default="small")
     p.add_argument("--no-statements", dest="statements", action="store_false", help="time the claim only")
     args = p.parse_args()
-    with provision("auto") as database:  # started outside the event loop: provisioning runs a loop of its own
+    # PARASEG_POSTGRES as the suite takes it (embedded, testcontainers, external with DATABASE_URL); default auto
+    with provision(os.environ.get("PARASEG_POSTGRES", "auto"), os.environ.get("DATABASE_URL")) as database:  # outside the event loop
         asyncio.run(measure(database, args.rounds, args.shapes, args.statements))

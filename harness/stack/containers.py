@@ -17,9 +17,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+import psutil
 
 from harness.stack.database import NOT_YET, ProvisionedDatabase, ProvisioningError, free_port, server_version
 from harness.stack.processes import RUN_ID
@@ -30,6 +33,7 @@ RECIPE = ROOT / "scripts" / "containers" / "postgres_image.sh"
 ENGINE_SOCKET = Path("/run/paraseg-docker/docker.sock")  # scripts/containers/engine.sh
 PUBLIC_IMAGE = "postgres:16.4"
 LABEL = "org.paraseg.run"
+OWNER = "org.paraseg.owner"  # host:pid of the harness process that started it
 DATA = "/tmp/pgdata"
 READY_S = 60.0
 
@@ -56,9 +60,25 @@ def image(client) -> str:
         return PUBLIC_IMAGE
 
 
+def owner_label() -> dict[str, str]:
+    """The labels of a container this process starts: its run, and this process (host and pid)."""
+    return {LABEL: RUN_ID, OWNER: f"{socket.gethostname()}:{os.getpid()}"}
+
+
+def _owner_alive(labels: dict[str, str]) -> bool:
+    """Whether the harness process that started the container still runs here (then it is not left over: another
+    run on this machine - a benchmark, a second suite - is using it)."""
+    host, _, pid = labels.get(OWNER, "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    return psutil.pid_exists(int(pid))
+
+
 def sweep_stale_containers(client) -> list[str]:
-    """Remove the containers earlier runs labelled and left (a crash, a kill -9); returns their names."""
-    stale = [c for c in client.containers.list(all=True, filters={"label": LABEL}) if c.labels.get(LABEL) != RUN_ID]
+    """Remove the containers earlier runs labelled and left (a crash, a kill -9) - those of another run whose harness
+    process no longer runs; returns their names."""
+    stale = [c for c in client.containers.list(all=True, filters={"label": LABEL})
+             if c.labels.get(LABEL) != RUN_ID and not _owner_alive(c.labels)]
     for container in stale:
         with contextlib.suppress(Exception):
             container.remove(force=True)
@@ -85,7 +105,7 @@ def testcontainers(log_path: Path | None = None) -> Iterator[ProvisionedDatabase
     name, port = image(client), free_port()
     local = name != PUBLIC_IMAGE
     container = (DockerContainer(name).with_command(_command(port, local))
-                 .with_kwargs(network_mode="host", labels={LABEL: RUN_ID}, **({"user": "postgres"} if local else {}))
+                 .with_kwargs(network_mode="host", labels=owner_label(), **({"user": "postgres"} if local else {}))
                  .with_env("POSTGRES_HOST_AUTH_METHOD", "trust"))
     started = time.monotonic()
     container.start()
@@ -158,7 +178,7 @@ class WorkerContainer:
         mounts = {str(p): {"bind": str(p), "mode": "ro"} for p in {ROOT, self.system_root, venv}}
         self.container = client.containers.run(
             python_image_tag(), ["python3.11", "-m", "system.queue.worker"], detach=True, network_mode="host",
-            name=f"paraseg-{RUN_ID}-{self.name}", labels={LABEL: RUN_ID}, volumes=mounts, working_dir=str(self.system_root),
+            name=f"paraseg-{RUN_ID}-{self.name}", labels=owner_label(), volumes=mounts, working_dir=str(self.system_root),
             environment=self.env | {"PYTHONPATH": f"{self.system_root}:{site}", "PYTHONUNBUFFERED": "1"})
         wait_until(lambda: (self.container.reload(), self.container.status, self.container.logs().decode(errors="replace"))[1:],
                    until=lambda s: "ready on" in s[1] or s[0] == "exited", timeout=CONTAINER_READY_S, interval=0.1,

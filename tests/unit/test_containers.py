@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import socket
+
 from harness.stack import containers
 from harness.stack.processes import RUN_ID
 
 
 class FakeContainer:
-    def __init__(self, name: str, run: str) -> None:
+    def __init__(self, name: str, run: str, owner: str | None = None) -> None:
         self.name, self.labels, self.removed = name, {containers.LABEL: run}, False
+        if owner is not None:
+            self.labels[containers.OWNER] = owner
 
     def remove(self, force: bool) -> None:
         self.removed = force
@@ -28,6 +32,15 @@ def test_a_crashed_runs_containers_are_swept_and_this_runs_kept():
     mine, stale = FakeContainer("mine", RUN_ID), FakeContainer("stale", "an-earlier-run")
     assert containers.sweep_stale_containers(FakeClient([mine, stale])) == ["stale"]
     assert stale.removed and not mine.removed
+
+
+def test_another_live_runs_containers_are_left_alone():
+    """A benchmark and a test suite at once on one machine: neither sweeps the other's database away."""
+    live = FakeContainer("live", "another-run", containers.owner_label()[containers.OWNER])  # this very process owns it
+    dead = FakeContainer("dead", "another-run", f"{socket.gethostname()}:{2**22 + 12345}")  # no such pid
+    elsewhere = FakeContainer("elsewhere", "another-run", "some-other-host:1")
+    assert containers.sweep_stale_containers(FakeClient([live, dead, elsewhere])) == ["dead", "elsewhere"]
+    assert not live.removed and dead.removed and elsewhere.removed
 
 
 def test_the_local_image_makes_its_cluster_once_and_listens_on_loopback_only():
