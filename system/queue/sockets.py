@@ -50,9 +50,9 @@ async def events_socket(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=20, compress=False)  # frames of ~200 bytes: deflate costs CPU on both ends, saves little
     if not ws.can_prepare(request).ok:
         raise ApiError(400, "invalid_request", "this route only speaks WebSocket: send an Upgrade: websocket request")
-    last_seq, kept_from = await store.event_position(user_id)
-    if after is None:  # only what happens from now on
-        after = last_seq
+    replaying = after is not None
+    if after is None:  # only what happens from now on (the one read before the upgrade: a reconnection needs none)
+        after, _ = await store.event_position(user_id)
     request.app[SOCKETS_PER_USER].open(user_id)  # refused before the upgrade past the researcher's limit
     try:
         await ws.prepare(request)
@@ -65,7 +65,7 @@ async def events_socket(request: web.Request) -> web.StreamResponse:
     reader = asyncio.create_task(_drain(ws), name=f"ws-reader-{user_id}")
     session_s, checked = request.app[SETTINGS].session_s, time.monotonic()
     try:
-        if after + 1 < kept_from:  # what it asks for is no longer kept
+        if replaying and after + 1 < (await store.event_position(user_id))[1]:  # what it asks for is no longer kept
             await ws.close(code=EVENTS_EXPIRED, message=b"events_expired")
         while not ws.closed and not reader.done():
             if time.monotonic() - checked >= FALLBACK_POLL_S:  # a session that ended (signed out, expired) ends its sockets
