@@ -20,6 +20,14 @@ from harness.waiting import WaitTimeout, async_wait_until
 from system.contract import SESSION_ENDED_CLOSE_CODE
 
 
+def refusal(exc: BaseException) -> str:
+    """What the server said when a connection was refused: its status and error code, or the error."""
+    response = getattr(exc, "response", None)
+    if response is not None:
+        return f"{response.status_code} {bytes(response.body or b'')[:120].decode(errors='replace')}".rstrip()
+    return repr(exc)
+
+
 @dataclass
 class ReceivedEvent:
     body: dict
@@ -46,6 +54,9 @@ class EventStream:
     events: list[ReceivedEvent] = field(default_factory=list)
     reconnects: int = 0
     gaps: list[tuple[float, float]] = field(default_factory=list)  # (lost, back) in time.time()
+    # What happened to the connection, in order: (time.time(), what) - each close with its code and reason, each
+    # reconnection refused with what the server answered, each socket opened.  A late event is explained from it.
+    timeline: list[tuple[float, str]] = field(default_factory=list)
     error: BaseException | None = None  # why it gave up reconnecting, if it did
     ended: int | None = None  # the close code, when the server closed it because the session ended (it is not reopened)
     # Checked as each event arrives: its seq follows the last one, it is about one of these projects, a job
@@ -96,6 +107,7 @@ class EventStream:
                         self._arrived.notify_all()
             if self._closing:
                 return
+            self.timeline.append((time.time(), f"closed {getattr(self._ws, 'close_code', None)} {getattr(self._ws, 'close_reason', '') or ''}".rstrip()))
             if getattr(self._ws, "close_code", None) == SESSION_ENDED_CLOSE_CODE:
                 self.ended = SESSION_ENDED_CLOSE_CODE
                 async with self._arrived:
@@ -106,8 +118,10 @@ class EventStream:
                 turn += 1
                 try:
                     self._ws = await self._open(self.base_urls[turn % len(self.base_urls)], self.last_seq or 0)
+                    self.timeline.append((time.time(), f"opened after seq {self.last_seq or 0}"))
                     break
                 except (OSError, TimeoutError, websockets.InvalidStatus, websockets.InvalidHandshake) as exc:
+                    self.timeline.append((time.time(), f"refused: {refusal(exc)}"))
                     if time.time() - lost > self.RECONNECT_BOUND_S:
                         self.error = exc
                         async with self._arrived:

@@ -64,8 +64,15 @@ def events_delivered_within(researchers: list[Researcher], bound_s: float) -> di
                  + (" (its stream was reconnecting)" if any(a <= e.received_at and b >= e.received_at - lat for a, b in r.events.gaps) else "")
                  for lat, r, e in late[:5]]
     assert not late, (f"{len(late)} of {len(received)} events reached their researcher later than {bound_s:g} s after the change "
-                      f"(max {figures['max_ms']:.0f} ms): {'; '.join(described)}")
+                      f"(max {figures['max_ms']:.0f} ms): {'; '.join(described)}. {connection_story(*late[0])}")
     return figures
+
+
+def connection_story(latency_s: float, researcher: Researcher, event) -> str:
+    """What the researcher's stream went through between a late event's change and its arrival (times from the change)."""
+    changed = event.received_at - latency_s
+    told = [f"+{(t - changed) * 1000:.0f} ms {what}" for t, what in researcher.events.timeline if changed - 1.0 <= t <= event.received_at]
+    return f"{researcher.name}'s stream from that change on: {'; '.join(told) or 'connected throughout, nothing closed or refused'}"
 
 
 async def masks(researcher: Researcher) -> list[float]:

@@ -15,11 +15,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 
 import asyncpg
 
-from .db import UNREACHABLE, connect_settings
+from .db import connect_settings, connection_lost
 from .queries import q
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,14 @@ class Listener:
                 await self._task
 
     async def _run(self) -> None:
-        backoff = 0.1
+        """Listen, and whenever the connection is gone, connect again: this task ends only when it is stopped.
+
+        A listener that ended on an error nobody expected would leave its process deaf for the rest of its life
+        (an API whose sockets hear of new events only at their fallback re-read, a worker that wakes only at its
+        poll): so whatever it meets, it logs it and listens again.  A lost connection is said once, with how long
+        it took to come back; the attempts between are not logged one by one.
+        """
+        backoff, lost_at = 0.1, None
         while True:
             conn = None
             try:
@@ -53,12 +61,21 @@ class Listener:
                 conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
                 await conn.add_listener(self.channel, lambda _c, _pid, _ch, payload: self.on_notify(payload))
                 backoff = 0.1
+                if lost_at is not None:
+                    log.warning("LISTEN %s: listening again, %.1f s after the connection was lost", self.channel, time.monotonic() - lost_at)
+                    lost_at = None
                 self.on_connected()  # whatever was sent while nobody listened
                 await self._beat(conn, lost)
+                raise ConnectionResetError("the server closed the listening connection")
             except asyncio.CancelledError:
                 raise
-            except (*UNREACHABLE, asyncpg.PostgresError) as exc:
-                log.warning("LISTEN %s: connection lost (%r); connecting again", self.channel, exc)
+            except Exception as exc:  # see the docstring: this loop must outlive every error
+                if lost_at is None:
+                    lost_at = time.monotonic()
+                    if connection_lost(exc) or isinstance(exc, asyncpg.PostgresError):
+                        log.warning("LISTEN %s: connection lost (%r); connecting again", self.channel, exc)
+                    else:
+                        log.exception("LISTEN %s: unexpected error; connecting again", self.channel)
             finally:
                 if conn is not None:
                     conn.terminate()  # never wait on a connection that may be blackholed
@@ -67,7 +84,12 @@ class Listener:
             backoff = min(backoff * 2, self.max_backoff_s)
 
     async def _beat(self, conn: asyncpg.Connection, lost: asyncio.Event) -> None:
-        """Until the connection is gone: each ``heartbeat_s`` a query that must answer within ``heartbeat_s``."""
+        """Until the connection is gone: each ``heartbeat_s`` a query that must answer within ``heartbeat_s``.
+
+        The connection may close between the wait and the query (its termination callback runs a loop turn
+        after asyncpg marks it closed); the query then raises ``InterfaceError``, which ``_run`` takes as
+        the loss it is.
+        """
         while not lost.is_set() and not conn.is_closed():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(lost.wait(), self.heartbeat_s)
