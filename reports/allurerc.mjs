@@ -5,6 +5,9 @@
 // between runs (cache it), so the report shows trends and each scenario's past.
 export default {
   name: "paraseg acceptance",
+  // Allure writes a run's files (quality-gate.json, test-results.json) to its output folder even when
+  // `generate -o` names another: keep that folder under reports/, never at the repository's root.
+  output: "reports/allure-report",
   historyPath: "reports/history/history.jsonl",
   historyLimit: 100,
   categories: [
