@@ -30,6 +30,7 @@ from harness.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPE = ROOT / "scripts" / "containers" / "postgres_image.sh"
+MIRROR_FINDER = ROOT / "scripts" / "containers" / "debian_mirror.py"  # part of every local image's recipe
 ENGINE_SOCKET = Path("/run/paraseg-docker/docker.sock")  # scripts/containers/engine.sh
 PUBLIC_IMAGE = "postgres:16.4"
 LABEL = "org.paraseg.run"
@@ -45,8 +46,13 @@ def use_local_engine() -> None:
     os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
 
+def recipe_tag(name: str, recipe: Path) -> str:
+    """The tag a recipe gives its image: the hash of the recipe and the mirror finder it runs (``cat | sha256sum``)."""
+    return f"{name}:{hashlib.sha256(recipe.read_bytes() + MIRROR_FINDER.read_bytes()).hexdigest()[:12]}"
+
+
 def local_image_tag() -> str:
-    return f"paraseg-postgres:{hashlib.sha256(RECIPE.read_bytes()).hexdigest()[:12]}"
+    return recipe_tag("paraseg-postgres", RECIPE)
 
 
 def image(client) -> str:
@@ -141,7 +147,7 @@ CONTAINER_READY_S = 60.0
 
 
 def python_image_tag() -> str:
-    return f"paraseg-python:{hashlib.sha256(PYTHON_RECIPE.read_bytes()).hexdigest()[:12]}"
+    return recipe_tag("paraseg-python", PYTHON_RECIPE)
 
 
 def why_no_worker_containers() -> str | None:

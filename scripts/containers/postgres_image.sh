@@ -5,13 +5,12 @@
 #   DOCKER_HOST=... scripts/containers/postgres_image.sh     prints the image's tag
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
-TAG="paraseg-postgres:$(sha256sum "$0" | cut -c1-12)"
+TAG="paraseg-postgres:$(cat "$0" "$HERE/debian_mirror.py" | sha256sum | cut -c1-12)"
 say() { echo "[containers] $*" >&2; }
 if docker image inspect "$TAG" >/dev/null 2>&1; then echo "$TAG"; exit 0; fi
 command -v debootstrap >/dev/null || { say "no debootstrap (apt-get install -y debootstrap)"; exit 1; }
-MIRROR=$(grep -hoE '^URIs: *http[^ ]*/debian/?$' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1 | sed 's/^URIs: *//')
-MIRROR=${MIRROR:-$(grep -hoE '^deb +http[^ ]*/debian/? ' /etc/apt/sources.list 2>/dev/null | head -1 | awk '{print $2}')}
-MIRROR=${MIRROR:-http://deb.debian.org/debian}
+# The Debian archive apt already uses here (the repository names none); a machine without one says so and stops.
+MIRROR=$(python3 "$HERE/debian_mirror.py" bookworm main) || { say "cannot build $TAG: no Debian archive to bootstrap from"; exit 1; }
 ROOTFS=$(mktemp -d /tmp/paraseg-pg-rootfs-XXXXXX)
 trap 'rm -rf "$ROOTFS"' EXIT
 started=$(date +%s)

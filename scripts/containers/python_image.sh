@@ -5,12 +5,13 @@
 # starts, so no package is downloaded into the image.  Built once; kept; rebuilt when this file changes.
 #   DOCKER_HOST=... scripts/containers/python_image.sh     prints the image's tag
 set -euo pipefail
-TAG="paraseg-python:$(sha256sum "$0" | cut -c1-12)"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+TAG="paraseg-python:$(cat "$0" "$HERE/debian_mirror.py" | sha256sum | cut -c1-12)"
 say() { echo "[containers] $*" >&2; }
 if docker image inspect "$TAG" >/dev/null 2>&1; then echo "$TAG"; exit 0; fi
 command -v debootstrap >/dev/null || { say "no debootstrap (apt-get install -y debootstrap)"; exit 1; }
-MIRROR=$(grep -hoE '^URIs: *http[^ ]*/debian/?$' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1 | sed 's/^URIs: *//')
-MIRROR=${MIRROR:-http://deb.debian.org/debian}
+# The Debian archive apt already uses here (the repository names none); a machine without one says so and stops.
+MIRROR=$(python3 "$HERE/debian_mirror.py" bookworm main) || { say "cannot build $TAG: no Debian archive to bootstrap from"; exit 1; }
 ROOTFS=$(mktemp -d /tmp/paraseg-py-rootfs-XXXXXX)
 trap 'rm -rf "$ROOTFS"' EXIT
 started=$(date +%s)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 
+import pytest
+
 from harness.stack import containers
 from harness.stack.processes import RUN_ID
 
@@ -52,3 +54,14 @@ def test_the_local_image_makes_its_cluster_once_and_listens_on_loopback_only():
 
 def test_the_local_image_is_tagged_by_its_recipe():
     assert containers.local_image_tag().startswith("paraseg-postgres:") and len(containers.local_image_tag().split(":")[1]) == 12
+
+
+@pytest.mark.parametrize(("tag", "recipe"), [(containers.local_image_tag, containers.RECIPE), (containers.python_image_tag, containers.PYTHON_RECIPE)],
+                         ids=["postgres", "python"])
+def test_the_harness_names_the_tag_its_recipe_builds(tag, recipe):
+    """The recipe tags its image with ``cat recipe debian_mirror.py | sha256sum``; the harness must name the same one."""
+    import subprocess
+
+    built = subprocess.run(["bash", "-c", 'cat "$1" "$2" | sha256sum | cut -c1-12', "-", str(recipe), str(containers.MIRROR_FINDER)],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    assert tag().split(":")[1] == built

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -335,13 +336,83 @@ def test_one_is_not_plural(path: Path):
     assert not wrong, f"{path.name}: say 'one ... image': {wrong}"
 
 
+# What a run writes, wherever a tool may put it: logs, Allure's results and report (Allure 3 also writes
+# quality-gate.json and test-results.json into a root ``allure-report/`` of its own), JUnit XML, measured figures.
+RUN_OUTPUT_NAMES = ("quality-gate.json", "test-results.json", "measured.json", "history.jsonl")
+RUN_OUTPUT_SUFFIXES = (".log", "-result.json", "-container.json", "-attachment.png", "-attachment.txt")
+RUN_OUTPUT_FOLDERS = ("allure-report", "allure-results", "junit", "logs")
+RUN_OUTPUT_PLACES = ["allure-report/quality-gate.json", "allure-results/x-result.json", "reports/allure-results/x-result.json",
+                     "reports/allure-report/index.html", "reports/logs/api.log", "reports/junit/TESTS-x.xml", "reports/measured.json",
+                     "reports/history/history.jsonl"]
+
+
+def run_output(path: str) -> bool:
+    parts = path.split("/")
+    if parts[-1] == ".gitkeep":
+        return False
+    return (parts[-1] in RUN_OUTPUT_NAMES or parts[-1].endswith(RUN_OUTPUT_SUFFIXES) or any(p in RUN_OUTPUT_FOLDERS for p in parts[:-1])
+            or (parts[0] == "reports" and path != "reports/allurerc.mjs") or ("reports/" in path and not path.startswith("reports/")))
+
+
+def test_the_run_output_rule_sees_run_output():
+    assert all(run_output(p) for p in RUN_OUTPUT_PLACES)
+    assert not any(run_output(p) for p in ("reports/allurerc.mjs", "reports/allure-results/.gitkeep", "harness/report/attach.py",
+                                            "benchmarks/results/claim_scale.json", "docs/api.md"))
+
+
+def git(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+
+
 def test_no_run_output_is_tracked():
     """Logs, results and reports of a run are the run's, never the repository's (a misplaced run once wrote them
-    under harness/, and they were committed)."""
-    import subprocess
-
-    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.splitlines()
-    if not tracked:
+    under harness/, and Allure's own output folder at the root was committed twice)."""
+    listed = git("ls-files")
+    if listed.returncode != 0 or not listed.stdout:
         pytest.skip("not a git checkout")
-    stray = [p for p in tracked if p.endswith((".log", "-result.json", "-attachment.png")) or ("reports/" in p and not p.startswith("reports/"))]
+    stray = [p for p in listed.stdout.splitlines() if run_output(p)]
     assert not stray, f"run output is tracked: {stray[:5]}"
+
+
+def test_every_place_a_run_writes_is_ignored():
+    if git("rev-parse", "--git-dir").returncode != 0:
+        pytest.skip("not a git checkout")
+    ignored = set(git("check-ignore", "--no-index", *RUN_OUTPUT_PLACES).stdout.split())
+    assert ignored == set(RUN_OUTPUT_PLACES), f"a run's output would show as new files to commit: {sorted(set(RUN_OUTPUT_PLACES) - ignored)}"
+
+
+# Package hosts everyone knows, and the ones this machine's apt and pip are set up with: the repository names
+# none of them (a recipe takes its archive from the machine, as apt and pip do).
+KNOWN_PACKAGE_HOSTS = ("deb.debian.org", "security.debian.org", "ftp.debian.org", "archive.ubuntu.com", "pypi.org",
+                       "files.pythonhosted.org", "registry.npmjs.org", "registry.yarnpkg.com", "download.pytorch.org")
+
+
+def configured_package_hosts() -> set[str]:
+    """The hosts in this machine's apt sources and pip configuration (none where a file is missing)."""
+    import configparser
+    import glob
+    from urllib.parse import urlsplit
+
+    texts = [Path(f).read_text(errors="replace") for f in ["/etc/apt/sources.list", *glob.glob("/etc/apt/sources.list.d/*.list"),
+                                                              *glob.glob("/etc/apt/sources.list.d/*.sources")] if Path(f).is_file()]
+    hosts = {urlsplit(u).hostname for t in texts for u in re.findall(r"\bhttps?://[^\s\]]+", t)}
+    for conf in ("/etc/pip.conf", "/etc/xdg/pip/pip.conf", str(Path.home() / ".config/pip/pip.conf"), str(Path.home() / ".pip/pip.conf")):
+        parser = configparser.ConfigParser()
+        if Path(conf).is_file() and parser.read(conf):
+            hosts |= {urlsplit(u).hostname for sect in parser.values() for v in sect.values() for u in re.findall(r"https?://\S+", v)}
+    return {h for h in hosts if h and h not in ("localhost", "127.0.0.1")}
+
+
+def test_the_repository_names_no_package_host():
+    listed = git("ls-files")
+    if listed.returncode != 0 or not listed.stdout:
+        pytest.skip("not a git checkout")
+    hosts = set(KNOWN_PACKAGE_HOSTS) | configured_package_hosts()
+    found = []
+    for name in listed.stdout.splitlines():
+        path = ROOT / name
+        if name == "tests/unit/test_house_rules.py" or not path.is_file() or path.stat().st_size > 2_000_000:
+            continue
+        text = path.read_bytes().decode(errors="ignore")
+        found += [f"{name}: {h}" for h in hosts if h in text]
+    assert not found, f"a package host is written into the repository (take it from the machine's apt or pip configuration): {found[:5]}"
