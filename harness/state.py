@@ -8,21 +8,17 @@ What one scenario carries is a :class:`ScenarioState`, made new in
 its type and who sets it, and a misspelt name fails at once (slots) instead of
 making a new attribute that a later step reads as missing.
 
-``keep_for_scenario`` registers a resource with behave's ``use_fixture`` so it
-is released when the scenario ends, passed or failed, in reverse order.
+It names the types of every room, for annotations only, so it sits above them all: no room imports it
+(only ``bdd.py`` makes one).  What a scenario holds until it ends is released by ``harness/lifetime.py``.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from behave import fixture, use_fixture
-
-if TYPE_CHECKING:  # for the annotations only: this module sits below every room of the harness
+if TYPE_CHECKING:  # for the annotations only: this module sits above every room of the harness (none imports it)
     import numpy as np
 
     from harness.browser.pages import ResearcherPage
@@ -118,16 +114,3 @@ class ScenarioState:
     scans: dict[str, dict] = field(default_factory=dict)  # axe-core's findings per view
     viewed: str = ""
     frames_before_drop: int = 0
-
-
-@fixture
-def released_after_scenario(context, resource, release: Callable[[], Awaitable[None] | None]):
-    """Yield ``resource``; when the scenario ends, call ``release`` (awaited on the run's loop if it is a coroutine)."""
-    yield resource
-    outcome = release()
-    if asyncio.iscoroutine(outcome):
-        context.loop.run_until_complete(outcome)
-
-
-def keep_for_scenario(context, resource, release):
-    return use_fixture(released_after_scenario, context, resource, release)

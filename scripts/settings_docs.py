@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from system.common.settings import docs_section
+from system.settings import docs_section
 
 ROOT = Path(__file__).resolve().parents[1]
-START, END = "<!-- settings: made by python -m system.common.settings -->\n", "\n<!-- /settings -->"
+START, END = "<!-- settings: made by python -m system.settings -->\n", "\n<!-- /settings -->"
 
 
 def main() -> None:

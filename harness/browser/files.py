@@ -12,9 +12,9 @@ import numpy as np
 from PIL import Image
 
 from harness.browser.pages import ResearcherPage
+from harness.lifetime import keep_for_scenario
 from harness.report import attach
 from harness.researchers.seeded import seed_block
-from harness.state import keep_for_scenario
 from harness.waiting import async_wait_until
 from system.inference import synthetic
 

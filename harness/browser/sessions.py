@@ -18,10 +18,10 @@ from harness.browser.pages import PAGE_RETRY_MAX_S, ResearcherPage, axe_version,
 from harness.clients.api import ApiClient, ApiResponse
 from harness.faults.halts import freeze_inference, resume_inference
 from harness.faults.proxy import FaultProxy
+from harness.lifetime import keep_for_scenario
 from harness.report import attach
 from harness.researchers.actors import PASSWORD, Researcher, everyone
 from harness.researchers.seeded import wait_for_started
-from harness.state import keep_for_scenario
 from harness.waiting import BATCH_TIMEOUT_S, async_wait_until
 from system.inference import synthetic
 

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 from harness.clients.inference import InferenceClient
 from harness.faults.injector import database_held_up
+from harness.lifetime import keep_for_scenario
 from harness.researchers.actors import Researcher, everyone
 from harness.researchers.burst import Burst
 from harness.stack.containers import WorkerContainer
 from harness.stack.launcher import SYSTEM_ROOT
 from harness.stack.processes import ManagedProcess
-from harness.state import keep_for_scenario
 from harness.waiting import BATCH_TIMEOUT_S, async_wait_until
 from system.common import settings
 from system.common.settings import to_env

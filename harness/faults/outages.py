@@ -23,9 +23,9 @@ from harness.faults.injector import database_read_only as database_read_only_for
 from harness.faults.injector import fill, small_disk, terminate_every_connection, why_no_small_disk
 from harness.faults.recovery import MID_RUN_SUCCESSES, back_to_full_strength, recovery_bound_s, succeeded
 from harness.faults.window import FaultWindow, during
+from harness.lifetime import keep_for_scenario
 from harness.researchers.actors import Researcher, everyone
 from harness.stack.processes import ManagedProcess
-from harness.state import keep_for_scenario
 from harness.waiting import BATCH_TIMEOUT_S, async_wait_until
 from system.queue.queries import q
 

@@ -10,9 +10,9 @@ tab with the service's own account of the stream (``GET /api/me``).
 from __future__ import annotations
 
 from harness.clients.events import EventStream
+from harness.lifetime import keep_for_scenario
 from harness.measure.analysis import latency_figures
 from harness.researchers.actors import Researcher, everyone
-from harness.state import keep_for_scenario
 
 
 async def open_tabs(context, researcher: Researcher, n: int) -> list[EventStream]:

@@ -13,9 +13,9 @@ import asyncio
 import websockets
 
 from harness.clients.events import EventStream
+from harness.lifetime import keep_for_scenario
 from harness.researchers.actors import Researcher
 from harness.researchers.seeded import seed_block
-from harness.state import keep_for_scenario
 from harness.waiting import BATCH_TIMEOUT_S, async_wait_until
 from system.contract import EVENT_SWEEP_FRACTION, EVENT_SWEEP_MAX_S, STATEMENT_TIMEOUT_S
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import itertools
 import zlib
 
+from harness.lifetime import keep_for_scenario
 from harness.researchers.actors import Researcher, everyone, four_sharing
-from harness.state import keep_for_scenario
 from harness.waiting import BATCH_TIMEOUT_S
 from system.inference import synthetic
 

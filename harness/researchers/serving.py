@@ -24,10 +24,10 @@ from PIL import Image
 
 from harness.clients.api import ApiResponse
 from harness.clients.inference import InferenceClient
+from harness.lifetime import keep_for_scenario
 from harness.measure import throughput
 from harness.measure.metrics import Sampler, scrape, total
 from harness.researchers.actors import everyone
-from harness.state import keep_for_scenario
 from harness.waiting import async_wait_until
 from system.inference import synthetic
 from system.inference.registry import DEFAULT_WEIGHTS_DIR

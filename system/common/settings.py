@@ -1,15 +1,16 @@
 """A process's settings, written once: a frozen dataclass whose fields say their flag, variable and meaning.
 
 Each service process has one settings class (``QueueSettings``,
-``WorkerSettings``, ``InferenceSettings``).  From it come:
+``WorkerSettings``, ``InferenceSettings``), built from :func:`setting`; this
+module knows none of them (``system/settings.py``, above both, lists them).  From it come:
 
 - the command line: ``--flag`` for every field, its default read from the
   environment variable of the same meaning, then from the field's default;
 - the checks: a field with ``at_least`` or ``above`` refuses a value outside
   them with a clear message, before anything starts (and a class's
   ``problem()`` may name what is wrong across fields);
-- ``docs/api.md``'s table of settings (``python -m system.common.settings``
-  prints it; a test compares);
+- ``docs/api.md``'s table of settings (:func:`markdown_table`; ``python -m
+  system.settings`` prints every process's, and a test compares);
 - the environment a launcher gives the process (:func:`to_env`), so the
   acceptance harness starts the services from the same objects.
 
@@ -157,23 +158,3 @@ def markdown_table(cls: type) -> str:
             default += f" {meta.unit}" if meta.unit else ""
         rows.append(f"| `{meta.env}` | `{flag_of(f, meta)}` | {default} | {meta.help} |")
     return "\n".join(rows)
-
-
-def processes() -> dict[str, type]:
-    """Every process's settings class, by the module that runs it."""
-    from system.inference.settings import InferenceSettings
-    from system.queue.config import QueueSettings, WorkerSettings
-
-    return {"system.queue": QueueSettings, "system.queue.worker": WorkerSettings, "system.inference": InferenceSettings}
-
-
-def docs_section() -> str:
-    """docs/api.md's settings tables, one per process."""
-    parts = []
-    for module, cls in processes().items():
-        parts.append(f"`python -m {module}` ({cls.__name__}):\n\n{markdown_table(cls)}")
-    return "\n\n".join(parts)
-
-
-if __name__ == "__main__":
-    print(docs_section())

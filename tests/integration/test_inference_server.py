@@ -65,7 +65,8 @@ async def test_fault_injection_is_refused_unless_enabled(system):
 
 @pytest.mark.parametrize("module", ["system.queue", "system.queue.worker", "system.inference"])
 def test_every_entry_point_has_help(module):
-    from system.common.settings import fields, processes
+    from system.common.settings import fields
+    from system.settings import processes
 
     out = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "usage:" in out.stdout

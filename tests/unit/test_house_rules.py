@@ -224,8 +224,70 @@ def test_the_rooms_form_no_circle():
 
 
 def test_the_top_modules_below_the_rooms_import_none_of_them():
-    for stem in ("waiting", "state"):
+    for stem in ("waiting", "lifetime"):
         assert not harness_imports(HARNESS / f"{stem}.py"), f"harness/{stem}.py is below every room and imports none"
+
+
+def test_the_scenario_state_is_above_every_room():
+    """``state.py`` names every room's types (for annotations only); a room importing it would close a circle."""
+    importers = sorted(str(p.relative_to(ROOT)) for p in HARNESS.rglob("*.py")
+                       if p.parent != HARNESS and "state" in harness_imports(p) | _annotation_imports(p))
+    assert not importers, f"rooms import harness/state.py: {importers}"
+    assert not harness_imports(HARNESS / "state.py"), "harness/state.py imports rooms only for annotations (under TYPE_CHECKING)"
+
+
+def _annotation_imports(path: Path) -> set[str]:
+    return {a.name for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.ImportFrom) and n.module == "harness" for a in n.names} | \
+           {n.module.split(".")[1] for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.ImportFrom) and n.module
+            and n.module.startswith("harness.") and len(n.module.split(".")) > 1}
+
+
+def module_graph(*tops: str) -> dict[str, set[str]]:
+    """Which module imports which, among the modules under ``tops``, counting every import: at run time, inside
+    functions, and for annotations only (a circle of those still ties two modules into one)."""
+    modules = {}
+    for top in tops:
+        for path in (ROOT / top).rglob("*.py"):
+            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+            modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+
+    def known(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([node.module] if node.module else []))
+                targets |= {known(f"{base}.{a.name}") if f"{base}.{a.name}" in modules else known(base) for a in node.names}
+            elif isinstance(node, ast.Import):
+                targets |= {known(a.name) for a in node.names}
+        graph[name] = {t for t in targets if t and t != name}
+    return graph
+
+
+def test_no_two_modules_import_each_other_even_for_annotations():
+    import graphlib
+
+    try:
+        graphlib.TopologicalSorter(module_graph("harness", "system")).prepare()
+    except graphlib.CycleError as exc:
+        raise AssertionError(f"modules import each other in a circle: {' -> '.join(exc.args[1])}; move what both need below both") from None
+
+
+def test_the_circle_rule_sees_a_circle():
+    import graphlib
+
+    with pytest.raises(graphlib.CycleError):
+        graphlib.TopologicalSorter({"a": {"b"}, "b": {"a"}}).prepare()
+    graph = module_graph("harness", "system")
+    assert "harness.lifetime" in graph["harness.faults.halts"] and "system.common.settings" in graph["system.settings"]
 
 
 @pytest.mark.parametrize("path", sorted(HARNESS.rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
@@ -276,10 +338,10 @@ def test_every_field_of_the_scenario_state_names_a_type_that_exists():
 
 # ---------------------------------------------------------------- settings written once
 def test_the_settings_tables_in_the_contract_are_the_settings_classes():
-    from system.common.settings import docs_section
+    from system.settings import docs_section
 
     text = (ROOT / "docs" / "api.md").read_text()
-    copy = text.split("<!-- settings: made by python -m system.common.settings -->\n", 1)[1].split("\n<!-- /settings -->", 1)[0]
+    copy = text.split("<!-- settings: made by python -m system.settings -->\n", 1)[1].split("\n<!-- /settings -->", 1)[0]
     assert copy.strip() == docs_section().strip(), "docs/api.md's settings tables differ from the settings classes: " \
         "run `make settings-docs`"
 
@@ -290,7 +352,8 @@ SERVICE_ENTRY_POINTS = [ROOT / "system" / "queue" / "__main__.py", ROOT / "syste
 
 @pytest.mark.parametrize("path", SERVICE_ENTRY_POINTS + sorted((ROOT / "harness" / "stack").glob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_setting_is_written_outside_its_settings_class(path: Path):
-    from system.common.settings import fields, processes
+    from system.common.settings import fields
+    from system.settings import processes
 
     variables = {meta.env for cls in processes().values() for _, meta in fields(cls)} - {"HOST", "PORT", "DATABASE_URL", "INFERENCE_URL"}
     written = {text for _, text in strings(path) if text in variables}

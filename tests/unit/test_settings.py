@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from system.common.settings import from_args, parser, processes, replace, to_env
+from system.common.settings import from_args, parser, replace, to_env
 from system.inference.settings import InferenceSettings
 from system.queue.config import QueueSettings, WorkerSettings
+from system.settings import processes
 
 
 def parse(cls, argv, monkeypatch, **env):
