@@ -52,6 +52,9 @@ DEFECTS = (
     Defect("events sent to every user", "each user sees only their own events", (
         ("queue/sql/events.sql", "WHERE user_id = $1 AND seq > $2", "WHERE $1::bigint IS NOT NULL AND seq > $2"),),
         "segmentation.feature", "Two researchers segment"),
+    Defect("each append of events counts one too many", "a researcher's events are numbered 1, 2, 3 ... with no gap", (
+        ("queue/sql/routines/events.sql", "SET event_seq = event_seq + n WHERE", "SET event_seq = event_seq + n + 1 WHERE"),),
+        "four_researchers.feature", "Four researchers segment their batches at the same moment"),
     Defect("?after= ignored", "a reconnecting client misses nothing", (
         ("queue/sockets.py", 'raw = request.query.get("after")', "raw = None"),),
         "live_progress.feature", "loses its connection"),

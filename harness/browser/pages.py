@@ -36,6 +36,10 @@ PAGE_RETRY_MAX_S = PAGE_RETRY_MAX_MS / 1000
 AXE_IMPACTS_THAT_FAIL = ("serious", "critical")
 
 
+# A job ends once: the statuses a row of the "Images" table never leaves (the page's FINAL_STATUS).
+FINAL_ROW_STATUSES = ("succeeded", "failed", "cancelled")
+
+
 @dataclass
 class ResearcherPage(ByKeyboard, Results):
     browser_context: object  # playwright BrowserContext (behave's context is another thing)
@@ -231,9 +235,15 @@ class ResearcherPage(ByKeyboard, Results):
                                  f"the page's batch status to say {text!r}")
 
     async def wait_all_rows(self, status: str, timeout_s: float) -> None:
-        """Until every row of the "Images" table has ``status`` and a spheroid count."""
-        await async_wait_until(self.rows, until=lambda rows: bool(rows) and all(r["status"] == status and r["spheroids"] for r in rows),
-                               timeout=timeout_s, interval=0.1, describe=f"every image's row to say {status!r} with a spheroid count")
+        """Until every row of the "Images" table has ``status`` and a spheroid count; failing at once when a row
+        shows another end (a job's final status is never left, so waiting on would only run out the bound)."""
+        def arrived(rows: list[dict]) -> bool:
+            other_end = [f"{r['file']}: {r['status']}" for r in rows if r["status"] in FINAL_ROW_STATUSES and r["status"] != status]
+            assert not other_end, f"while waiting for every image's row to say {status!r}, rows ended otherwise: {other_end[:5]}"
+            return bool(rows) and all(r["status"] == status and r["spheroids"] for r in rows)
+
+        await async_wait_until(self.rows, until=arrived, timeout=timeout_s, interval=0.1,
+                               describe=f"every image's row to say {status!r} with a spheroid count")
 
     # ------------------------------------------------------------ evidence
     async def accessibility_scan(self) -> dict:

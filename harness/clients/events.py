@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import websockets
 
 from harness.waiting import WaitTimeout, async_wait_until
-from system.contract import SESSION_ENDED_CLOSE_CODE
+from system.contract import EVENTS_EXPIRED_CLOSE_CODE, SESSION_ENDED_CLOSE_CODE
 
 
 def refusal(exc: BaseException) -> str:
@@ -58,7 +58,7 @@ class EventStream:
     # reconnection refused with what the server answered, each socket opened.  A late event is explained from it.
     timeline: list[tuple[float, str]] = field(default_factory=list)
     error: BaseException | None = None  # why it gave up reconnecting, if it did
-    ended: int | None = None  # the close code, when the server closed it because the session ended (it is not reopened)
+    ended: int | None = None  # the close code, when the server ended it: the session ended, or the history has a hole (not reopened)
     # Checked as each event arrives: its seq follows the last one, it is about one of these projects, a job
     # starts no attempt beyond ``max_attempts`` (the system's MAX_ATTEMPTS) and none after its final event.
     project_ids: set[int] = field(default_factory=set)
@@ -111,6 +111,17 @@ class EventStream:
             if getattr(self._ws, "close_code", None) == SESSION_ENDED_CLOSE_CODE:
                 self.ended = SESSION_ENDED_CLOSE_CODE
                 async with self._arrived:
+                    self._arrived.notify_all()
+                return
+            if getattr(self._ws, "close_code", None) == EVENTS_EXPIRED_CLOSE_CODE:
+                # The service holds no event right after the last one this stream has: a hole in the history (or
+                # events swept that a live stream still needed).  Reconnecting would be closed the same way, for
+                # as long as a scenario waits: it is said now, naming the seq that is missing.
+                self.ended = EVENTS_EXPIRED_CLOSE_CODE
+                due = (self.last_seq or self._after or 0) + 1
+                async with self._arrived:
+                    self.violations.append(f"the service closed the stream with {EVENTS_EXPIRED_CLOSE_CODE} events_expired: it holds no "
+                                           f"event seq {due}, the next one due after seq {due - 1} (a researcher's history has every seq)")
                     self._arrived.notify_all()
                 return
             lost, backoff = time.time(), 0.05

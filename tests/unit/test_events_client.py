@@ -55,3 +55,44 @@ def test_an_attempt_beyond_the_limit_and_a_start_after_the_end_are_named():
     assert len(stream.violations) == 2
     assert "job 5 started attempt 4, beyond the 3 attempts" in stream.violations[0]
     assert "job 6 started again" in stream.violations[1]
+
+
+async def test_a_history_with_a_hole_fails_the_wait_at_once_naming_the_missing_seq():
+    """The service closes with events_expired when the next seq is not in its history; reconnecting meets the
+    same, so a wait for the batch's events would run out its whole bound (issue 30: 381 s) - it fails now."""
+    import asyncio
+    import time
+
+    import pytest
+    from aiohttp import web
+
+    from system.contract import EVENTS_EXPIRED_CLOSE_CODE
+
+    opened = []
+
+    async def socket(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        opened.append(request.query.get("after"))
+        await ws.close(code=EVENTS_EXPIRED_CLOSE_CODE, message=b"events_expired")
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/api/events", socket)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    stream = EventStream([f"http://127.0.0.1:{port}"], "token")
+    try:
+        await stream.connect(after=0)
+        began = time.monotonic()
+        with pytest.raises(AssertionError, match="holds no event seq 1, the next one due after seq 0"):
+            await stream.wait_for(lambda evs: False, timeout=30, describe="events that will never come")
+        assert time.monotonic() - began < 5 and opened == ["0"], (time.monotonic() - began, opened)
+        assert stream.ended == EVENTS_EXPIRED_CLOSE_CODE
+    finally:
+        await stream.close()
+        await runner.cleanup()
+        await asyncio.sleep(0)
