@@ -25,6 +25,10 @@ class Results:
         """The class (external / internal) of each outline the viewer draws over ``filename``."""
         return await self.outlines(filename).locator("polygon, path").evaluate_all("els => els.map(e => e.getAttribute('class'))")
 
+    async def spheroids_outlined(self, filename: str) -> list[int]:
+        """The spheroid (its index in the "Spheroids" table) each outer outline the viewer draws belongs to."""
+        return await self.outlines(filename).locator("polygon.external").evaluate_all("els => els.map(e => Number(e.dataset.spheroid))")
+
     async def image_shown(self, filename: str) -> bool:
         image = self.page.get_by_role("img", name=filename, exact=True)
         return await image.evaluate("img => img.complete && img.naturalWidth > 0")

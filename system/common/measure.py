@@ -2,7 +2,8 @@
 
 ``describe`` finds a mask's outlines once and gives both what is drawn (the
 simplified outlines) and what is measured (each spheroid), so there is exactly
-one measurement per outer outline (``docs/api.md``, Measurements).  The
+one measurement per outer outline, and each outline names the spheroid it
+belongs to (``docs/api.md``, Measurements).  The
 inference server describes each mask it makes; the worker stores the numbers
 with the result, and nothing measures them again.
 
@@ -34,29 +35,44 @@ SMOOTHING = 5  # boundary points averaged to measure an outline's length
 DIGITS = 3  # decimals kept of every measurement
 
 
-def _contours(mask: np.ndarray) -> list[tuple[np.ndarray, bool]]:
-    """``(every boundary point, external)`` of each outline big enough to count, in OpenCV's order."""
+def _contours(mask: np.ndarray) -> list[tuple[np.ndarray, bool, int]]:
+    """``(every boundary point, external, owner)`` of each outline big enough to count, in OpenCV's order.
+
+    ``owner`` is the position, in OpenCV's list, of the outer outline the contour belongs to: its own for an
+    outer outline, its parent's for a hole (``RETR_CCOMP``: two levels, spheroids and the holes in them).
+    """
     contours, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
     if hierarchy is None:
         return []
-    return [(contour, parent < 0) for contour, (_next, _prev, _child, parent) in zip(contours, hierarchy[0], strict=True)
+    return [(contour, parent < 0, i if parent < 0 else int(parent))
+            for i, (contour, (_next, _prev, _child, parent)) in enumerate(zip(contours, hierarchy[0], strict=True))
             if len(contour) >= 3 and cv2.contourArea(contour) >= MIN_OUTLINE_AREA]
 
 
-def _drawn(contours: list[tuple[np.ndarray, bool]]) -> list[dict]:
-    """The outlines as the contract gives them: simplified, external (a spheroid) or internal (a hole in one)."""
+def _drawn(contours: list[tuple[np.ndarray, bool, int]], index_of: dict[int, int]) -> list[dict]:
+    """The outlines as the contract gives them: simplified, external (a spheroid) or internal (a hole in one),
+    each with the ``index`` of the spheroid it outlines (a hole, the spheroid it is in)."""
     found = []
-    for contour, external in contours:
+    for contour, external, owner in contours:
+        if owner not in index_of:  # a hole in a speck too small to count
+            continue
         simplified = cv2.approxPolyDP(contour, SIMPLIFY_EPSILON, True)
         points = simplified if len(simplified) >= 3 else contour
-        found.append({"type": "external" if external else "internal", "points": points.reshape(-1, 2).tolist()})
+        found.append({"type": "external" if external else "internal", "spheroid": index_of[owner], "points": points.reshape(-1, 2).tolist()})
     return found
 
 
 def describe(mask: np.ndarray) -> tuple[list[dict], list[dict]]:
-    """``(outlines, spheroids)`` of a 0/255 mask, from one pass over its contours."""
+    """``(outlines, spheroids)`` of a 0/255 mask, from one pass over its contours.
+
+    A spheroid has one identity from here on: its measurements and its outlines come from the same contour,
+    and each outline names its spheroid's ``index``, so no export has to match them again (by where a
+    centroid falls, which a crescent's or two grown-together spheroids' does not).
+    """
     contours = _contours(mask)
-    return _drawn(contours), _measured(mask, contours)
+    spheroids, owners = _measured(mask, contours)
+    index_of = {owner: s["index"] for owner, s in zip(owners, spheroids, strict=True)}
+    return _drawn(contours, index_of), spheroids
 
 
 def outline_length(contour: np.ndarray) -> float:
@@ -75,13 +91,14 @@ def outline_length(contour: np.ndarray) -> float:
 
 def measure(mask: np.ndarray) -> list[dict]:
     """The measurements of every spheroid of a 0/255 mask, largest first, ``index`` from 1."""
-    return _measured(mask, _contours(mask))
+    return _measured(mask, _contours(mask))[0]
 
 
-def _measured(mask: np.ndarray, contours: list[tuple[np.ndarray, bool]]) -> list[dict]:
+def _measured(mask: np.ndarray, contours: list[tuple[np.ndarray, bool, int]]) -> tuple[list[dict], list[int]]:
+    """Each spheroid's measurements, largest first, ``index`` from 1; and the outer contour each was made from."""
     labels_count, labels, stats, centroids = cv2.connectedComponentsWithStats((mask > 0).astype(np.uint8), connectivity=8)
     spheroids = []
-    for points, external in contours:
+    for points, external, owner in contours:
         if not external:
             continue
         x0, y0 = (int(v) for v in points[0][0])
@@ -91,16 +108,16 @@ def _measured(mask: np.ndarray, contours: list[tuple[np.ndarray, bool]]) -> list
         area = int(stats[label, cv2.CC_STAT_AREA])
         perimeter = outline_length(points) + math.pi
         x, y, w, h = (int(stats[label, k]) for k in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT))
-        spheroids.append({
+        spheroids.append((owner, {
             "area_px": area,
             "perimeter_px": round(perimeter, DIGITS),
             "equivalent_diameter_px": round(math.sqrt(4.0 * area / math.pi), DIGITS),
             "circularity": round(min(1.0, 4.0 * math.pi * area / perimeter**2), DIGITS),
             "centroid": [round(float(c), DIGITS) for c in centroids[label]],
             "bbox": [x, y, w, h],
-        })
-    spheroids.sort(key=lambda s: s["area_px"], reverse=True)
-    return [{"index": i, **s} for i, s in enumerate(spheroids, start=1)]
+        }))
+    spheroids.sort(key=lambda s: s[1]["area_px"], reverse=True)
+    return [{"index": i, **s} for i, (_, s) in enumerate(spheroids, start=1)], [owner for owner, _ in spheroids]
 
 
 def in_micrometres(spheroid: dict, pixel_size_um: float | None) -> dict:

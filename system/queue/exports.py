@@ -6,9 +6,10 @@
 - outlines as an ImageJ ROI set (Fiji: ROI Manager > Open...): a ZIP of one polygon ROI per spheroid, written
   by ``roifile``, named ``spheroid-<index>``.
 
-Each spheroid's measurements (stored with the result) are matched to its outer outline by the measurement's
-centroid, which lies inside the outline (or in one of its holes); holes go with the outline they lie in.
-Pure functions of stored results: the routes (``lab.py``) read them and answer.
+Each outline names the spheroid whose measurements it goes with (``spheroid``, the measurement's ``index``):
+both were made from the same contour (``system/common/measure.py``), so every export lists the same spheroids
+whatever their shape - a crescent, two grown together, one cut by the border.  Pure functions of stored
+results: the routes (``lab.py``) read them and answer.
 """
 
 from __future__ import annotations
@@ -18,40 +19,28 @@ import json
 import zipfile
 from pathlib import PurePosixPath
 
-import cv2
 import numpy as np
 import roifile
 
 from ..common.measure import in_micrometres
 
 
-def _ring(points: list) -> np.ndarray:
-    return np.asarray(points, dtype=np.float32).reshape(-1, 1, 2)
-
-
-def _inside(ring: np.ndarray, point) -> bool:
-    return cv2.pointPolygonTest(ring, (float(point[0]), float(point[1])), False) >= 0
-
-
 def spheroid_shapes(polygons: list[dict], spheroids: list[dict]) -> list[tuple[dict, list, list[list]]]:
-    """``(measurements, outer ring, holes)`` per spheroid, in the measurements' order (largest first)."""
-    outers = [p["points"] for p in polygons if p["type"] == "external"]
-    rings = [_ring(p) for p in outers]
-    areas = [abs(cv2.contourArea(r)) for r in rings]
-    holes: dict[int, list[list]] = {i: [] for i in range(len(outers))}
-    for hole in (p["points"] for p in polygons if p["type"] == "internal"):
-        around = [i for i, r in enumerate(rings) if _inside(r, hole[0])]
-        if around:
-            holes[min(around, key=areas.__getitem__)].append(hole)
-    shapes, taken = [], set()
-    for s in spheroids:
-        around = [i for i, r in enumerate(rings) if i not in taken and _inside(r, s["centroid"])]
-        if not around:
-            continue
-        i = min(around, key=areas.__getitem__)
-        taken.add(i)
-        shapes.append((s, outers[i], holes[i]))
-    return shapes
+    """``(measurements, outer ring, holes)`` per spheroid, in the measurements' order (largest first).
+
+    Each outline names the spheroid it belongs to (``measure.describe`` made both from the same contour), so
+    every spheroid measured is here, whatever its shape; one without an outline is an error, never left out.
+    """
+    outer = {p["spheroid"]: p["points"] for p in polygons if p["type"] == "external"}
+    holes: dict[int, list[list]] = {}
+    for p in polygons:
+        if p["type"] == "internal":
+            holes.setdefault(p["spheroid"], []).append(p["points"])
+    missing = [s["index"] for s in spheroids if s["index"] not in outer]
+    if missing or len(outer) != len(spheroids):
+        raise ValueError(f"outlines and measurements disagree: spheroids {missing} have no outline, "
+                         f"{len(outer)} outlines for {len(spheroids)} spheroids")
+    return [(s, outer[s["index"]], holes.get(s["index"], [])) for s in spheroids]
 
 
 def _closed(points: list) -> list[list[float]]:

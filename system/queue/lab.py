@@ -13,7 +13,6 @@ Every route is the caller's own: another researcher's project, batch or image an
 from __future__ import annotations
 
 import asyncio
-import json
 
 from aiohttp import web
 
@@ -25,7 +24,7 @@ from .exports import geojson, geojson_bytes, imagej_rois, masks_zip
 from .keys import DB
 from .queries import q
 from .shapes import batch_json
-from .store import not_found, spheroids_of
+from .store import described, not_found, spheroids_of
 
 routes = web.RouteTableDef()
 MAX_BATCHES = 100
@@ -81,8 +80,8 @@ async def _image_result(request: web.Request) -> tuple[dict, list, list]:
         row = await conn.fetchrow(q("image_result"), uid, image_id)
         if row is None:
             raise ApiError(409, "not_ready", "no segmentation of this image has succeeded yet")
-        spheroids = await spheroids_of(conn, row)
-    return dict(row), json.loads(row["polygons"]), spheroids
+        polygons, spheroids = await described(conn, row)
+    return dict(row), polygons, spheroids
 
 
 @routes.get(r"/api/images/{id:\d+}/outlines.geojson")

@@ -116,7 +116,9 @@ JOB = _obj({"id": _ID, "batch_id": _ID, "image_id": _ID, "status": {"enum": list
             "model_used": {"type": ["string", "null"]}, "attempts": _COUNT, "error": {"oneOf": [{"type": "null"}, ERROR_DETAIL]},
             "queued_at": _TS, "started_at": _TS_OR_NULL, "finished_at": _TS_OR_NULL, "worker": {"type": ["string", "null"]}})
 POINT = {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2}
-POLYGON = _obj({"type": {"enum": list(POLYGON_TYPES)}, "points": {"type": "array", "items": POINT, "minItems": 3}})
+POLYGON = _obj({"type": {"enum": list(POLYGON_TYPES)}, "spheroid": {"type": "integer", "minimum": 1,
+                "description": "the index of the spheroid this outline belongs to (a hole: the one it is in) in the image's measurements"},
+                "points": {"type": "array", "items": POINT, "minItems": 3}})
 POLYGONS = _obj({"model_used": {"enum": list(MODELS)}, "polygons": {"type": "array", "items": POLYGON}})
 _NUMBER = {"type": "number", "minimum": 0}
 _UM = {"type": ["number", "null"], "minimum": 0, "description": "null when the project has no pixel size"}

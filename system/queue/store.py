@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from ..common.http import ApiError
-from ..common.measure import decode_mask, in_micrometres, measure
+from ..common.measure import decode_mask, describe, in_micrometres
 from ..contract import CSV_COLUMNS
 from . import jobstore
 from .db import CANNOT_TAKE_IT_NOW, Database
@@ -36,13 +36,28 @@ def not_found(what: str) -> ApiError:
     return ApiError(404, "not_found", f"no such {what}")
 
 
+def _current(polygons: list[dict], measurements: list[dict] | None) -> bool:
+    return measurements is not None and all("spheroid" in p for p in polygons)
+
+
+async def described(conn: asyncpg.Connection, row) -> tuple[list[dict], list[dict]]:
+    """A result's ``(outlines, spheroids)``, each outline naming its spheroid (``measure.describe``).
+
+    A result stored before outlines named their spheroid (or before results carried measurements) is
+    described again from its mask - outlines and measurements together, so they agree - once, then kept.
+    """
+    polygons = json.loads(row["polygons"])
+    measurements = json.loads(row["measurements"]) if row["measurements"] is not None else None
+    if _current(polygons, measurements):
+        return polygons, measurements
+    polygons, spheroids = await asyncio.to_thread(describe, decode_mask(await conn.fetchval(q("result_mask"), row["job_id"])))
+    await conn.execute(q("store_description"), row["job_id"], json.dumps(polygons), json.dumps(spheroids))
+    return polygons, spheroids
+
+
 async def spheroids_of(conn: asyncpg.Connection, row) -> list[dict]:
-    """A result's stored measurements; a result stored before results carried them is measured now, once."""
-    if row["measurements"] is not None:
-        return json.loads(row["measurements"])
-    spheroids = await asyncio.to_thread(measure, decode_mask(await conn.fetchval(q("result_mask"), row["job_id"])))
-    await conn.execute(q("store_measurements"), row["job_id"], json.dumps(spheroids))
-    return spheroids
+    """A result's measurements (see :func:`described`)."""
+    return (await described(conn, row))[1]
 
 
 class Store:
@@ -173,8 +188,10 @@ class Store:
         return (await self._latest_result(uid, image_id, q("latest_mask")))["mask_png"]
 
     async def polygons(self, uid: int, image_id: int) -> dict:
-        row = await self._latest_result(uid, image_id, q("latest_polygons"))
-        return {"model_used": row["model_used"], "polygons": json.loads(row["polygons"])}
+        async with self.db.connection() as conn:
+            row = await self._latest_result_on(conn, uid, image_id, q("latest_polygons"))
+            polygons, _ = await described(conn, row)
+        return {"model_used": row["model_used"], "polygons": polygons}
 
     async def measurements(self, uid: int, image_id: int) -> dict:
         async with self.db.connection() as conn:

@@ -52,24 +52,25 @@ SELECT EXISTS (SELECT 1 FROM images WHERE id = $2 AND user_id = $1);
 SELECT mask_png FROM results WHERE image_id = $1 ORDER BY job_id DESC LIMIT 1;
 
 -- latest_polygons --
-SELECT model_used, polygons FROM results WHERE image_id = $1 ORDER BY job_id DESC LIMIT 1;
+SELECT job_id, model_used, polygons, measurements FROM results WHERE image_id = $1 ORDER BY job_id DESC LIMIT 1;
 
 -- latest_measurements --
 -- The image's latest result with its project's pixel size (call own_image first).
-SELECT r.job_id, r.model_used, r.measurements, p.pixel_size_um
+SELECT r.job_id, r.model_used, r.polygons, r.measurements, p.pixel_size_um
 FROM results r JOIN images i ON i.id = r.image_id JOIN projects p ON p.id = i.project_id
 WHERE r.image_id = $1 ORDER BY r.job_id DESC LIMIT 1;
 
 -- result_mask --
 SELECT mask_png FROM results WHERE job_id = $1;
 
--- store_measurements --
--- Measurements of a result stored before results carried them (measured once, then kept).
-UPDATE results SET measurements = $2::jsonb WHERE job_id = $1 AND measurements IS NULL;
+-- store_description --
+-- Outlines and measurements of a result stored before each outline named its spheroid (or before results
+-- carried measurements), described again from its mask: once, then kept.
+UPDATE results SET polygons = $2::jsonb, measurements = $3::jsonb WHERE job_id = $1;
 
 -- project_measurements --
 -- Every segmented image of project $2 with its latest result's measurements, by image id.
-SELECT i.id AS image_id, i.filename, r.job_id, r.model_used, r.measurements, p.pixel_size_um
+SELECT i.id AS image_id, i.filename, r.job_id, r.model_used, r.polygons, r.measurements, p.pixel_size_um
 FROM projects p
 JOIN images i ON i.project_id = p.id
 JOIN LATERAL (SELECT * FROM results WHERE results.image_id = i.id ORDER BY job_id DESC LIMIT 1) r ON true
