@@ -58,18 +58,6 @@ def by_trait(specimens: list[unseen.Specimen], ious: list[float]) -> dict[str, d
     return {k: {"images": len(v), "mean": round(float(np.mean(v)), 4), "min": round(float(np.min(v)), 4)} for k, v in sorted(groups.items())}
 
 
-def picture(s: unseen.Specimen, mask: np.ndarray) -> np.ndarray:
-    """The image (stretched to 8 bits), the truth and the mask side by side, the mask's errors in colour."""
-    gray = s.pixels.astype(np.float32)
-    lo, hi = np.percentile(gray, (0.5, 99.5))
-    shown = np.clip((gray - lo) / max(hi - lo, 1.0) * 255, 0, 255).astype(np.uint8)
-    errors = np.dstack([mask, mask, mask])
-    errors[(mask > 0) & (s.truth == 0)] = (0, 0, 255)  # outlined but not a spheroid: red
-    errors[(mask == 0) & (s.truth > 0)] = (255, 128, 0)  # a spheroid left out: blue
-    gap = np.full((s.pixels.shape[0], 6, 3), 128, np.uint8)
-    return np.hstack([cv2.cvtColor(shown, cv2.COLOR_GRAY2BGR), gap, cv2.cvtColor(s.truth, cv2.COLOR_GRAY2BGR), gap, errors])
-
-
 def evaluate(name: str, specimens: list[unseen.Specimen], weights: Path | None, pictures: int) -> dict:
     entry = (ModelRegistry(weights_dir=weights) if weights else ModelRegistry()).load(name)
     if entry.status != AVAILABLE:
@@ -79,7 +67,7 @@ def evaluate(name: str, specimens: list[unseen.Specimen], weights: Path | None, 
     order = np.argsort(ious)
     PICTURES.mkdir(parents=True, exist_ok=True)
     for i in order[:pictures]:
-        cv2.imwrite(str(PICTURES / f"{name}-{specimens[i].seed}.png"), picture(specimens[i], results[i][1]))
+        cv2.imwrite(str(PICTURES / f"{name}-{specimens[i].seed}.png"), unseen.side_by_side(specimens[i], results[i][1]))
     return {
         "model": name, "images": len(ious), "mean": round(float(np.mean(ious)), 4), "p5": round(float(np.percentile(ious, 5)), 4),
         "min": round(float(np.min(ious)), 4), "below_0.85": int(sum(v < 0.85 for v in ious)), "below_0.90": int(sum(v < 0.90 for v in ious)),

@@ -200,3 +200,17 @@ def iou(pred: np.ndarray, truth: np.ndarray) -> float:
     p, t = pred > 0, truth > 0
     union = np.logical_or(p, t).sum()
     return 1.0 if union == 0 else float(np.logical_and(p, t).sum() / union)
+
+
+def side_by_side(s: Specimen, mask: np.ndarray) -> np.ndarray:
+    """The image (stretched to 8 bits), the truth and a mask side by side, the mask's errors in colour (BGR):
+    what a reader of the report or the benchmark's pictures looks at to see what fails."""
+    gray = s.pixels.astype(np.float32)
+    lo, hi = np.percentile(gray, (0.5, 99.5))
+    shown = np.clip((gray - lo) / max(hi - lo, 1.0) * 255, 0, 255).astype(np.uint8)
+    errors = np.dstack([mask, mask, mask])
+    errors[(mask > 0) & (s.truth == 0)] = (0, 0, 255)  # outlined but not a spheroid: red
+    errors[(mask == 0) & (s.truth > 0)] = (255, 128, 0)  # a spheroid left out: blue
+    gap = np.full((s.pixels.shape[0], 6, 3), 128, np.uint8)
+    return np.hstack([cv2.cvtColor(shown, cv2.COLOR_GRAY2BGR), gap, cv2.cvtColor(s.truth, cv2.COLOR_GRAY2BGR), gap, errors])
+

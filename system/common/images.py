@@ -77,8 +77,14 @@ def decode_gray(data: bytes) -> np.ndarray:
     """A valid image as a uint8 H x W grayscale array (16-bit and float images are stretched)."""
     img = open_checked(data)
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        arr = np.asarray(img, dtype=np.float32)
-        lo, hi = float(arr.min()), float(arr.max())
-        scale = 255.0 / (hi - lo) if hi > lo else 0.0
-        return np.round((arr - lo) * scale).astype(np.uint8)
+        return stretch_to_8bit(np.asarray(img, dtype=np.float32))
     return np.asarray(img.convert("L"), dtype=np.uint8)
+
+
+def stretch_to_8bit(arr: np.ndarray) -> np.ndarray:
+    """Deeper pixels (16-bit, float) to uint8, their minimum black and their maximum white: what the networks
+    see of such an upload (the training scenes reduce their 16-bit frames with this same function)."""
+    arr = arr.astype(np.float32, copy=False)
+    lo, hi = float(arr.min()), float(arr.max())
+    scale = 255.0 / (hi - lo) if hi > lo else 0.0
+    return np.round((arr - lo) * scale).astype(np.uint8)

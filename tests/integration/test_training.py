@@ -12,7 +12,7 @@ def test_the_same_training_command_gives_the_same_weights(tmp_path):
     for run in ("a", "b"):
         out = tmp_path / run
         subprocess.run(
-            [sys.executable, "-m", "system.inference.train", "--models", "unet", "--images", "64", "--steps", "6",
+            [sys.executable, "-m", "system.inference.train", "--models", "unet", "--images", "32", "--scenes", "32", "--steps", "6",
              "--batch", "4", "--eval-images", "2", "--out", str(out)],
             check=True, capture_output=True, timeout=300,
         )

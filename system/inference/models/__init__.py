@@ -22,9 +22,9 @@ INPUT_SIZE = 128
 # builder or without weights is reported ``unavailable`` and served by its fallback.
 
 BUILDERS: dict[str, Callable[[], nn.Module]] = {
-    "unet": lambda: UNet(base=8),
-    "resunet_cbam": lambda: ResUNetCBAM(base=8),
-    "hrnet": lambda: HRNetSmall(widths=(8, 16, 32), stages=1),
+    "unet": lambda: UNet(base=8, context=True),
+    "resunet_cbam": lambda: ResUNetCBAM(base=8, context=True),
+    "hrnet": lambda: HRNetSmall(widths=(8, 16, 32, 64), stages=1, context=True, fuse_width=16),
 }
 
 

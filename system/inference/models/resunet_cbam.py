@@ -39,6 +39,6 @@ class ResBlock(nn.Module):
         return self.act(self.attention(self.body(x)) + self.skip(x))
 
 
-def ResUNetCBAM(base: int = 8) -> UNet:  # noqa: N802 - named as the architecture
+def ResUNetCBAM(base: int = 8, context: bool = False) -> UNet:  # noqa: N802 - named as the architecture
     """The U-Net skeleton with residual CBAM blocks; N x 1 x S x S in, logits out."""
-    return UNet(base, block=ResBlock)
+    return UNet(base, block=ResBlock, context=context)

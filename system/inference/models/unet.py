@@ -11,6 +11,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from .context import Context
+
 
 def conv_block(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(
@@ -26,7 +28,7 @@ def conv_block(cin: int, cout: int) -> nn.Sequential:
 class UNet(nn.Module):
     """Input N x 1 x S x S (S divisible by 8); output N x 1 x S x S logits."""
 
-    def __init__(self, base: int = 8, block: Callable[[int, int], nn.Module] = conv_block) -> None:
+    def __init__(self, base: int = 8, block: Callable[[int, int], nn.Module] = conv_block, context: bool = False) -> None:
         super().__init__()
         widths = [base, base * 2, base * 4, base * 8]
         self.down = nn.ModuleList()
@@ -34,6 +36,8 @@ class UNet(nn.Module):
         for w in widths:
             self.down.append(block(cin, w))
             cin = w
+        # Image-wide context at the deepest scale (context.py): the middle of a large spheroid sees its edge.
+        self.context = Context(widths[-1]) if context else nn.Identity()
         self.pool = nn.MaxPool2d(2)
         self.up = nn.ModuleList()
         self.dec = nn.ModuleList()
@@ -49,6 +53,7 @@ class UNet(nn.Module):
             if i < len(self.down) - 1:
                 skips.append(x)
                 x = self.pool(x)
+        x = self.context(x)
         for up, dec, skip in zip(self.up, self.dec, reversed(skips), strict=True):
             x = dec(torch.cat([up(x), skip], dim=1))
         return self.head(x)
