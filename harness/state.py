@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # for the annotations only: this module sits above every room
     from harness.stack.containers import WorkerContainer
     from harness.stack.processes import ManagedProcess
     from harness.workloads.soak import Soak
+    from harness.workloads.unseen import Specimen
     from system.inference.synthetic import Sample
 
 
@@ -79,6 +80,7 @@ class ScenarioState:
     # --- models and inference (inference_steps, models_steps, harness/researchers/serving.py)
     model: str = "unet"
     samples: list[Sample] = field(default_factory=list)
+    specimens: list[Specimen] = field(default_factory=list)  # images of the validation set (harness/workloads/unseen.py)
     server: InferenceClient | None = None  # an inference server of the scenario's own
     server_process: ManagedProcess | None = None  # and its process
     bursts: dict[int, tuple[list[ApiResponse], int]] = field(default_factory=dict)  # images sent at once -> answers, peak memory

@@ -8,6 +8,7 @@ from behave import given, then, when
 from harness.measure.metrics import scrape, total
 from harness.report.attach import measured
 from harness.researchers import serving
+from harness.workloads import quality, unseen
 from system.inference import synthetic
 
 
@@ -24,6 +25,19 @@ def step_mean_iou(context, bound: float):
     mean = float(np.mean(scores))
     measured(f"IoU of {context.state.model}", {"images": len(scores), "mean": round(mean, 4), "min": round(min(scores), 4)})
     assert mean >= bound, f"mean IoU {mean:.4f} < {bound}"
+
+
+@when("{n:d} images of the validation set are segmented with {model}")
+async def step_segment_validation(context, n: int, model: str):
+    context.state.specimens, context.state.model = [unseen.specimen(seed) for seed in unseen.VALIDATION_SEEDS[:n]], model
+    context.state.answers = await serving.segment_all(serving.inference_server(context), [s.file_bytes for s in context.state.specimens], model)
+    assert not serving.failed(context.state.answers), serving.failed(context.state.answers)
+
+
+@then("at most {k:d} of the {n:d} masks have an IoU below {bound:g} with the truth, and none below {floor:g}")
+def step_validation_bar(context, k: int, n: int, bound: float, floor: float):
+    assert len(context.state.specimens) == n, f"{len(context.state.specimens)} images were segmented, the bar speaks of {n}"
+    quality.check_validation_bar(context.state.model, context.state.specimens, context.state.answers, k, bound, floor)
 
 
 @then("the answers say {model} served them, without a fallback")

@@ -53,7 +53,7 @@ async def check_outlines(page: ResearcherPage, researcher: Researcher, image) ->
     assert await page.image_shown(image.filename), f"{page.label}: {image.filename} is not shown"
 
 
-def _same_number(shown: str, value) -> bool:
+def same_number(shown: str, value) -> bool:
     if value is None:
         return shown in ("", "–")
     return abs(float(shown) - float(value)) <= 1e-9 * max(1.0, abs(float(value)))
@@ -69,8 +69,8 @@ async def check_viewer_measurements(page: ResearcherPage, researcher: Researcher
     assert body["spheroids"] and len(rows) == len(body["spheroids"]), f"the viewer shows {len(rows)} spheroids, the service {len(body['spheroids'])}"
     for row, s in zip(rows, body["spheroids"], strict=True):
         numbers = [s["index"], s["area_px"], s["perimeter_px"], s["equivalent_diameter_px"], s["circularity"]]
-        assert all(_same_number(shown, value) for shown, value in zip(row[:5], numbers, strict=True)), f"row {row} against {s}"
-        assert all(_same_number(shown, s[k]) for shown, k in zip(row[7:], ("area_um2", "equivalent_diameter_um"), strict=True)), f"row {row} against {s}"
+        assert all(same_number(shown, value) for shown, value in zip(row[:5], numbers, strict=True)), f"row {row} against {s}"
+        assert all(same_number(shown, s[k]) for shown, k in zip(row[7:], ("area_um2", "equivalent_diameter_um"), strict=True)), f"row {row} against {s}"
         assert s["area_um2"] is not None and abs(s["area_um2"] - s["area_px"] * body["pixel_size_um"] ** 2) < 1e-2, s
 
 
@@ -85,7 +85,7 @@ async def check_downloaded_measurements(page: ResearcherPage, researcher: Resear
     for row, want in zip(rows, expected, strict=True):
         assert list(row) == list(CSV_COLUMNS), f"the CSV's columns are {list(row)}"
         for column in CSV_COLUMNS:
-            same = row[column] == str(want[column]) if column in ("filename", "model_used") else _same_number(row[column], want[column])
+            same = row[column] == str(want[column]) if column in ("filename", "model_used") else same_number(row[column], want[column])
             assert same, f"CSV {column} of image {want['image_id']} spheroid {want['index']}: {row[column]!r}, the service says {want[column]!r}"
     attach.measured("measurements_csv", {"rows": len(rows), "images": len(researcher.images)})
 

@@ -76,9 +76,13 @@ class Results:
         """In the viewer, click "Download outlines (GeoJSON)"; the FeatureCollection."""
         return json.loads(await self._download("Download outlines (GeoJSON)"))
 
+    async def download_imagej_zip(self) -> bytes:
+        """In the viewer, click "Download outlines (ImageJ ROI)"; the ROI set as Fiji opens it (a ZIP)."""
+        return await self._download("Download outlines (ImageJ ROI)")
+
     async def download_imagej(self) -> dict[str, bytes]:
         """In the viewer, click "Download outlines (ImageJ ROI)"; the ROI files by name."""
-        with zipfile.ZipFile(io.BytesIO(await self._download("Download outlines (ImageJ ROI)"))) as archive:
+        with zipfile.ZipFile(io.BytesIO(await self.download_imagej_zip())) as archive:
             return {n: archive.read(n) for n in archive.namelist()}
 
     def overview_chart(self, name: str):
