@@ -102,12 +102,11 @@ async def test_a_history_taken_back_by_a_failover_fails_the_wait_at_once_and_the
     """A stream the service closes with events_rewound (it was shown events the kept history lost) is a violation
     said at once, with the seq and id it was shown; a reconnection names the id of the last event it has."""
     import asyncio
+    import json
     import time
 
     import pytest
     from aiohttp import web
-
-    import json
 
     from system.contract import EVENTS_REWOUND_CLOSE_CODE
 
