@@ -71,8 +71,8 @@ def anchored(rows: list, after: int, anchor: uuid.UUID | None) -> tuple[list, bo
     """Of the rows read from seq ``after`` on: the ones to send; whether the client's last event is the first row
     (True), is another event (False: a rewind), or is not there (None: ask where the history stands); and that
     event's id from now on (a client that did not name it, ``?after=`` alone, is taken to have seen this one)."""
-    if after == 0:
-        return rows, True, anchor
+    if after == 0:  # from the start: the first event must be there (or none swept yet: the history says)
+        return rows, (True if rows and rows[0]["seq"] == 1 else None), anchor
     if rows and rows[0]["seq"] == after:
         return rows[1:], anchor is None or rows[0]["event_id"] == anchor, anchor or rows[0]["event_id"]
     return rows, None, anchor

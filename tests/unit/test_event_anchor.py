@@ -30,8 +30,11 @@ def test_a_client_that_named_no_event_is_taken_to_have_seen_the_one_there():
     assert anchored(rows((5, A)), 5, anchor)[1] is False  # from then on, a change is told
 
 
-def test_from_the_start_there_is_nothing_to_check():
+def test_from_the_start_the_first_event_must_be_there():
     assert anchored(rows((1, A)), 0, None) == (rows((1, A)), True, None)
+    assert anchored(rows((4, A)), 0, None)[1] is None and anchored([], 0, None)[1] is None
+    assert without_anchor(after=0, end=0, kept_from=1) is None  # no event yet
+    assert without_anchor(after=0, end=7, kept_from=8) == (EVENTS_EXPIRED_CLOSE_CODE, b"events_expired")  # all swept
 
 
 def test_without_the_clients_event_the_history_says_which():
