@@ -119,7 +119,7 @@ async def measure_statements(db, rounds: int) -> list[dict]:
             f"a batch of {DEEP_PROJECT:,}: its counts (GET /api/batches/{{id}})": (lambda c: c.fetchrow(q("batch_summary"), 1, batch), False),
             f"a project of {DEEP_PROJECT:,} images: its list (GET /api/projects/{{id}}/images)": (
                 lambda c: c.fetch(q("images"), 1, project, None), False),
-            f"one page of replay from the middle of {EVENTS:,} events": (lambda c: c.fetch(q("events_after"), 2, EVENTS // 2, 500), False),
+            f"one page of replay from the middle of {EVENTS:,} events": (lambda c: c.fetch(q("events_from"), 2, EVENTS // 2, 500), False),
             "one chunk of the event sweep (10,000 events)": (lambda c: c.fetchrow(q("sweep_events"), 30 * 86_400.0, 10_000), True),
             "the lease-expiry scan": (lambda c: c.fetch(q("expired_leases")), True),
         }

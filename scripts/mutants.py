@@ -41,7 +41,7 @@ class Defect:
 
 DEFECTS = (
     Defect("first come, first served", "fair share", (
-        ("queue/sql/jobs.sql", "ORDER BY running.n, head.queued_at", "ORDER BY head.queued_at"),),
+        ("queue/sql/jobs.sql", "ORDER BY u.running, u.last_served_at NULLS FIRST, u.id", "ORDER BY head.id"),),
         "fairness.feature", "small batches arrive after one with a large batch"),
     Defect("the running bound not enforced", "at most MAX_RUNNING jobs at once", (
         ("queue/sql/jobs.sql", "FROM generate_series(1, $2::int) AS s", "FROM generate_series(1, $2::int * 100) AS s"),),
@@ -50,7 +50,7 @@ DEFECTS = (
         ("queue/jobstore.py", 'ids = [r["id"] for r in await conn.fetch(q("expired_leases"))]', "ids = []"),),
         "failures.feature", "A worker is killed"),
     Defect("events sent to every user", "each user sees only their own events", (
-        ("queue/sql/events.sql", "WHERE user_id = $1 AND seq > $2", "WHERE $1::bigint IS NOT NULL AND seq > $2"),),
+        ("queue/sql/events.sql", "WHERE user_id = $1 AND seq >= $2", "WHERE $1::bigint IS NOT NULL AND seq >= $2"),),
         "segmentation.feature", "Two researchers segment"),
     Defect("each append of events counts one too many", "a researcher's events are numbered 1, 2, 3 ... with no gap", (
         ("queue/sql/routines/events.sql", "SET event_seq = event_seq + n WHERE", "SET event_seq = event_seq + n + 1 WHERE"),),
@@ -109,22 +109,22 @@ DEFECTS = (
         ("queue/sql/jobs.sql", "SET status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,", "SET status = 'queued',"),),
         "failures.feature", "A job that fails every time"),
     Defect("the page reconnects without ?after=", "a page that reconnects misses nothing", (
-        ("web/index.html", "&after=${state.lastSeq}`", "`"),),
+        ("web/index.html", "&after=${state.lastSeq}${anchor}`", "`"),),
         "live_progress.feature", "loses its connection"),
     Defect("a lost claim answer leaves its slot held", "a claim whose answer was lost costs the job nothing", (
         ("queue/worker.py", "                job = await self._claimed_meanwhile(token, sent)", "                job = None"),),
         "network.feature", "answer to a worker taking an image is lost"),
     Defect("the LISTEN connection never comes back", "events keep flowing after connections drop", (
-        ("queue/listener.py", "        backoff = 0.1\n        while True:", "        backoff = 0.1\n        for _ in range(1):"),),
+        ("queue/listener.py", "        backoff, lost_at = 0.1, None\n        while True:", "        backoff, lost_at = 0.1, None\n        for _ in range(1):"),),
         "chaos.feature", "Every database connection is dropped"),
     Defect("the threshold ignored", "the threshold a researcher picks is the one used", (
         ("inference/preprocess.py", "cut = float(np.log(threshold / (1.0 - threshold)))", "cut = 0.0"),),
         "web_page.feature", "A higher threshold outlines less"),
     Defect("the page replays from the start", "a page that reconnects gets each event once", (
-        ("web/index.html", "&after=${state.lastSeq}`", "&after=0`"),),
+        ("web/index.html", "&after=${state.lastSeq}${anchor}`", "&after=0`"),),
         "live_progress.feature", "loses its connection"),
     Defect("the CSV keeps one spheroid per image", "one row per spheroid", (
-        ("queue/store.py", "for spheroid in await _spheroids(conn, row):", "for spheroid in (await _spheroids(conn, row))[:1]:"),),
+        ("queue/store.py", "for spheroid in await spheroids_of(conn, row):", "for spheroid in (await spheroids_of(conn, row))[:1]:"),),
         "web_page.feature", "reads the measurements in the viewer and downloads them"),
     Defect("labels too faint to read", "no serious accessibility violation", (
         ("web/index.html", "--muted: #4a4a52;", "--muted: #b4b4bc;"),),

@@ -74,6 +74,10 @@ SESSION_CHECK_S = 5.0  # ... at most this long after it ended
 # An event socket asked to replay from before the oldest event still kept (EVENT_RETENTION_DAYS) closes with
 # this code and reason "events_expired": read the state again, then reconnect from the present seq (GET /api/me).
 EVENTS_EXPIRED_CLOSE_CODE = 4002
+# An event socket whose client saw events the kept history does not hold - after a failover that lost the last
+# commits, its ?after= seq is beyond the history's end, or that seq is another event than its ?event_id= - closes
+# with this code and reason "events_rewound": read the state again, then reconnect from the present seq (GET /api/me).
+EVENTS_REWOUND_CLOSE_CODE = 4003
 # Each API process sweeps events past the retention every EVENT_SWEEP_FRACTION of it, at most every EVENT_SWEEP_MAX_S.
 EVENT_SWEEP_FRACTION, EVENT_SWEEP_MAX_S = 0.1, 3600.0
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import websockets
 
 from harness.waiting import WaitTimeout, async_wait_until
-from system.contract import EVENTS_EXPIRED_CLOSE_CODE, SESSION_ENDED_CLOSE_CODE
+from system.contract import EVENTS_EXPIRED_CLOSE_CODE, EVENTS_REWOUND_CLOSE_CODE, SESSION_ENDED_CLOSE_CODE
 
 
 def refusal(exc: BaseException) -> str:
@@ -58,7 +58,7 @@ class EventStream:
     # reconnection refused with what the server answered, each socket opened.  A late event is explained from it.
     timeline: list[tuple[float, str]] = field(default_factory=list)
     error: BaseException | None = None  # why it gave up reconnecting, if it did
-    ended: int | None = None  # the close code, when the server ended it: the session ended, or the history has a hole (not reopened)
+    ended: int | None = None  # the close code, when the server ended it: the session ended, the history has a hole or was rewound (not reopened)
     # Checked as each event arrives: its seq follows the last one, it is about one of these projects, a job
     # starts no attempt beyond ``max_attempts`` (the system's MAX_ATTEMPTS) and none after its final event.
     project_ids: set[int] = field(default_factory=set)
@@ -85,8 +85,14 @@ class EventStream:
     def last_seq(self) -> int | None:
         return self.events[-1].body["seq"] if self.events else None
 
+    @property
+    def last_event_id(self) -> str | None:
+        return self.events[-1].body.get("event_id") if self.events else None
+
     async def _open(self, base_url: str, after: int | None):
         query = f"?after={after}" if after is not None else ""
+        if after and self.last_event_id and self.last_seq == after:  # the service checks it is still the event we saw
+            query += f"&event_id={self.last_event_id}"
         return await websockets.connect(self.ws_url(base_url) + query, additional_headers={"Authorization": f"Bearer {self.token}"},
                                         max_size=2**22, open_timeout=10)
 
@@ -122,6 +128,15 @@ class EventStream:
                 async with self._arrived:
                     self.violations.append(f"the service closed the stream with {EVENTS_EXPIRED_CLOSE_CODE} events_expired: it holds no "
                                            f"event seq {due}, the next one due after seq {due - 1} (a researcher's history has every seq)")
+                    self._arrived.notify_all()
+                return
+            if getattr(self._ws, "close_code", None) == EVENTS_REWOUND_CLOSE_CODE:
+                # The service's kept history does not hold the events this stream was shown (a failover lost the
+                # last commits): what the researcher saw contradicts the database.  Said now, with where it stood.
+                self.ended = EVENTS_REWOUND_CLOSE_CODE
+                async with self._arrived:
+                    self.violations.append(f"the service closed the stream with {EVENTS_REWOUND_CLOSE_CODE} events_rewound: its history no "
+                                           f"longer holds event seq {self.last_seq} ({self.last_event_id}) that this stream was shown")
                     self._arrived.notify_all()
                 return
             lost, backoff = time.time(), 0.05

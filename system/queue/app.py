@@ -18,6 +18,7 @@ from ..contract import (
     DEFAULT_MODEL,
     DEFAULT_THRESHOLD,
     EVENTS_EXPIRED_CLOSE_CODE,
+    EVENTS_REWOUND_CLOSE_CODE,
     IMAGE_TYPES,
     MAX_PIXEL_SIZE_UM,
     MAX_PROJECT_NAME,
@@ -84,7 +85,8 @@ def web_page() -> str:
     values = {"model_options": options, "min_threshold": MIN_THRESHOLD, "max_threshold": MAX_THRESHOLD,
               "default_threshold": DEFAULT_THRESHOLD, "max_project_name": MAX_PROJECT_NAME, "max_pixel_size_um": MAX_PIXEL_SIZE_UM,
               "accept": ",".join(IMAGE_TYPES.values()), "page_retry_min_ms": PAGE_RETRY_MIN_MS, "page_retry_max_ms": PAGE_RETRY_MAX_MS,
-              "session_ended_close_code": SESSION_ENDED_CLOSE_CODE, "events_expired_close_code": EVENTS_EXPIRED_CLOSE_CODE}
+              "session_ended_close_code": SESSION_ENDED_CLOSE_CODE, "events_expired_close_code": EVENTS_EXPIRED_CLOSE_CODE,
+              "events_rewound_close_code": EVENTS_REWOUND_CLOSE_CODE}
     page = (WEB_DIR / "index.html").read_text()
     for key, value in values.items():
         page = page.replace("{{" + key + "}}", str(value))

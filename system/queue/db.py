@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -53,7 +54,45 @@ async def keep_session(conn: asyncpg.Connection) -> None:
 
 def pool_settings(command_timeout: float = COMMAND_TIMEOUT_S) -> dict:
     """What every pool of the queue's processes is made with."""
-    return connect_settings(command_timeout) | {"reset": keep_session}
+    return connect_settings(command_timeout) | {"reset": keep_session, "init": AWAY.connected}
+
+
+class DatabaseAway(logging.Filter):
+    """One line when the database goes away, one when it is back, instead of a traceback a retry.
+
+    While the database cannot be reached, asyncpg's pool tries to restore its
+    floor of connections and logs "Failed to restore the pool connection floor"
+    with a whole traceback each time, every few hundred milliseconds at first.
+    An operator wants to read that the database is away, and when it is back:
+    the first such record becomes one line naming the error, later ones are
+    dropped until a pool opens a connection again (``connected``, each pool's
+    ``init``), which says so.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.away = False
+        self.log = logging.getLogger("database")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith("Failed to restore the pool connection floor"):
+            return True
+        if self.away:
+            return False
+        self.away = True
+        error = record.exc_info[1] if record.exc_info else None
+        record.name, record.msg, record.args = "database", "the database is away (%r); connecting again in the background", (error,)
+        record.exc_info, record.exc_text = None, None
+        return True
+
+    async def connected(self, _conn: asyncpg.Connection) -> None:
+        if self.away:
+            self.away = False
+            self.log.warning("the database is back")
+
+
+AWAY = DatabaseAway()
+logging.getLogger("asyncpg.pool").addFilter(AWAY)
 
 # The database is down, restarting or unreachable: not the request's fault, and
 # not the server's bug.  (Programming errors - a bad statement, a constraint -

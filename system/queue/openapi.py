@@ -153,12 +153,14 @@ NEW_PROJECT_REQUEST = _example(_json(_obj({"name": {"type": "string", "minLength
 STORED = {"type": "array", "minItems": 1, "maxItems": MAX_FILES,
           "items": _obj({"id": _ID, "filename": _STR, "width": _SIDE, "height": _SIDE, "pages": {"type": "integer", "minimum": 1}})}
 QUEUED = _obj({"batch_id": _ID, "job_ids": {"type": "array", "minItems": 1, "items": _ID}})
-ME = _obj({"id": _ID, "username": _STR, "event_seq": _COUNT, "events_kept_from": {"type": "integer", "minimum": 1}})
+_EVENT_ID = {"type": "string", "format": "uuid"}
+ME = _obj({"id": _ID, "username": _STR, "event_seq": _COUNT, "events_kept_from": {"type": "integer", "minimum": 1},
+           "event_id": {"oneOf": [{"type": "null"}, _EVENT_ID], "description": "the id of the event at event_seq; null before the first"}})
 QUEUE = _obj({"mine": _obj({"queued": _COUNT, "running": _COUNT}), "total": _obj({"queued": _COUNT, "running": _COUNT}), "workers": _COUNT})
 READY = _obj({"status": {"enum": ["ready", "not_ready"]}, "reasons": {"type": "array", "items": _STR}}, required=["status"])
-EVENT = _obj({"seq": {"type": "integer", "minimum": 1}, "type": {"enum": list(EVENT_TYPES)}, "ts": _TS, "project_id": _ID,
+EVENT = _obj({"seq": {"type": "integer", "minimum": 1}, "type": {"enum": list(EVENT_TYPES)}, "ts": _TS, "event_id": _EVENT_ID, "project_id": _ID,
               "batch_id": _ID, "job_id": {"oneOf": [{"type": "null"}, _ID]}, "image_id": {"oneOf": [{"type": "null"}, _ID]},
-              "status": _STR}, required=["seq", "type", "ts", "project_id", "batch_id", "job_id", "image_id", "status"], extra=True)
+              "status": _STR}, required=["seq", "type", "ts", "event_id", "project_id", "batch_id", "job_id", "image_id", "status"], extra=True)
 TEXT = {"content": {"text/plain": {"schema": _STR}}}
 HTML = {"content": {"text/html": {"schema": _STR}}}
 PNG = {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}
@@ -273,9 +275,12 @@ def spec() -> dict:
         "/api/events": {"get": _op(
             "The caller's live events over a WebSocket (token in Authorization, or ?token= for browsers); each text frame is an Event",
             (101, {"description": "switching to the WebSocket protocol"}),
-            {400: "invalid_request: not a WebSocket upgrade, or a bad ?after="}, op_id="events",
+            {400: "invalid_request: not a WebSocket upgrade, or a bad ?after= or ?event_id="}, op_id="events",
             params=[{"name": "after", "in": "query", "required": False, "description": "replay every event after this seq first",
                      "schema": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}},
+                    {"name": "event_id", "in": "query", "required": False, "schema": _EVENT_ID,
+                     "description": "the event_id of the event at ?after= as this stream sent it: if the kept history holds another "
+                                    "event there (a failover lost the last commits), the socket closes with 4003 events_rewound"},
                     {"name": "token", "in": "query", "required": False, "description": "the bearer token, for browsers", "schema": _STR}])},
         "/health": {"get": _op("The process serves", (200, _json(_obj({"status": {"const": "ok"}}))), auth=False, op_id="health")},
         "/ready": {"get": _op("The database and at least one inference server answer", (200, _json(READY)),

@@ -6,6 +6,14 @@ and every ``FALLBACK_POLL_S`` in case a notification was lost.  When the events
 it would send next were swept (older than ``EVENT_RETENTION_DAYS``), it sends
 none of the later ones either: it closes with ``EVENTS_EXPIRED`` and the client
 reads the state again (a stream is never sent with a hole in it).
+
+Each read also reads again the last event the client has (the anchor) and checks
+it is the one the client saw (``?event_id=``, then each frame's ``event_id``).
+After a failover that lost the last commits, the kept history may end before the
+client's seq, or hand that seq to another event: the client was shown a history
+that no longer exists.  The socket then sends nothing more and closes with
+``EVENTS_REWOUND``; the client reads the state again and resumes from the
+server's position (``GET /api/me``), as for an expired history.
 """
 
 from __future__ import annotations
@@ -13,11 +21,12 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from ..common.http import ApiError
-from ..contract import EVENTS_EXPIRED_CLOSE_CODE, SESSION_CHECK_S, SESSION_ENDED_CLOSE_CODE
+from ..contract import EVENTS_EXPIRED_CLOSE_CODE, EVENTS_REWOUND_CLOSE_CODE, SESSION_CHECK_S, SESSION_ENDED_CLOSE_CODE
 from .keys import HUB, METRICS, SETTINGS, SOCKETS, SOCKETS_PER_USER, STORE
 
 PAGE = 500
@@ -27,11 +36,46 @@ COALESCE_S = 0.02
 FALLBACK_POLL_S = SESSION_CHECK_S  # the contract's promise: a socket notices an ended session within this
 SESSION_ENDED = SESSION_ENDED_CLOSE_CODE  # sign in again, then reconnect
 EVENTS_EXPIRED = EVENTS_EXPIRED_CLOSE_CODE  # read the state again, then reconnect from the present seq
+EVENTS_REWOUND = EVENTS_REWOUND_CLOSE_CODE  # the same: the history the client was shown is no longer the kept one
 
 
 def frame(row) -> str:
     body = json.loads(row["body"])
-    return json.dumps({"seq": row["seq"], "type": row["type"], "ts": row["created_at"].isoformat()} | body)
+    return json.dumps({"seq": row["seq"], "type": row["type"], "ts": row["created_at"].isoformat(), "event_id": str(row["event_id"])} | body)
+
+
+def parse_event_id(request: web.Request) -> uuid.UUID | None:
+    raw = request.query.get("event_id")
+    if raw is None:
+        return None
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise ApiError(400, "invalid_request", "event_id must be the event_id of an event this stream sent") from None
+
+
+def without_anchor(after: int, end: int, kept_from: int) -> tuple[int, bytes] | None:
+    """The client's last event (seq ``after`` > 0) is not in the history, which ends at ``end`` and keeps events
+    from ``kept_from`` on: None when that is fine (it was swept, and the client needs only what is kept), else
+    the close code and reason to end the stream with."""
+    if end < after:  # the client saw events the kept history does not hold
+        return EVENTS_REWOUND, b"events_rewound"
+    if after < kept_from - 1:  # it needs events that were swept
+        return EVENTS_EXPIRED, b"events_expired"
+    if after == kept_from - 1:
+        return None
+    return EVENTS_REWOUND, b"events_rewound"  # its seq is kept, its event is not: not this history
+
+
+def anchored(rows: list, after: int, anchor: uuid.UUID | None) -> tuple[list, bool | None, uuid.UUID | None]:
+    """Of the rows read from seq ``after`` on: the ones to send; whether the client's last event is the first row
+    (True), is another event (False: a rewind), or is not there (None: ask where the history stands); and that
+    event's id from now on (a client that did not name it, ``?after=`` alone, is taken to have seen this one)."""
+    if after == 0:  # from the start: the first event must be there (or none swept yet: the history says)
+        return rows, (True if rows and rows[0]["seq"] == 1 else None), anchor
+    if rows and rows[0]["seq"] == after:
+        return rows[1:], anchor is None or rows[0]["event_id"] == anchor, anchor or rows[0]["event_id"]
+    return rows, None, anchor
 
 
 def parse_after(request: web.Request) -> int | None:
@@ -50,9 +94,9 @@ async def events_socket(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=20, compress=False)  # frames of ~200 bytes: deflate costs CPU on both ends, saves little
     if not ws.can_prepare(request).ok:
         raise ApiError(400, "invalid_request", "this route only speaks WebSocket: send an Upgrade: websocket request")
-    replaying = after is not None
+    anchor = parse_event_id(request)
     if after is None:  # only what happens from now on (the one read before the upgrade: a reconnection needs none)
-        after, _ = await store.event_position(user_id)
+        after, _, anchor = await store.event_position(user_id)
     request.app[SOCKETS_PER_USER].open(user_id)  # refused before the upgrade past the researcher's limit
     try:
         await ws.prepare(request)
@@ -65,8 +109,6 @@ async def events_socket(request: web.Request) -> web.StreamResponse:
     reader = asyncio.create_task(_drain(ws), name=f"ws-reader-{user_id}")
     session_s, checked = request.app[SETTINGS].session_s, time.monotonic()
     try:
-        if replaying and after + 1 < (await store.event_position(user_id))[1]:  # what it asks for is no longer kept
-            await ws.close(code=EVENTS_EXPIRED, message=b"events_expired")
         while not ws.closed and not reader.done():
             if time.monotonic() - checked >= FALLBACK_POLL_S:  # a session that ended (signed out, expired) ends its sockets
                 checked = time.monotonic()
@@ -74,13 +116,20 @@ async def events_socket(request: web.Request) -> web.StreamResponse:
                     await ws.close(code=SESSION_ENDED, message=b"unauthorized")
                     break
             wake.clear()
-            rows = await store.events_after(user_id, after, PAGE)
-            if rows and rows[0]["seq"] != after + 1:  # swept while this socket was behind
+            rows, same, anchor = anchored(await store.events_from(user_id, after, PAGE), after, anchor)
+            if same is False:
+                await ws.close(code=EVENTS_REWOUND, message=b"events_rewound")
+                break
+            if same is None and (ended := without_anchor(after, *(await store.event_position(user_id))[:2])):
+                await ws.close(code=ended[0], message=ended[1])
+                break
+            rows = rows[:PAGE]
+            if rows and rows[0]["seq"] != after + 1:  # swept while this socket was behind: never a stream with a hole
                 await ws.close(code=EVENTS_EXPIRED, message=b"events_expired")
                 break
             for row in rows:
                 await ws.send_str(frame(row))
-                after = row["seq"]
+                after, anchor = row["seq"], row["event_id"]
                 metrics.events_sent.inc()
             if len(rows) == PAGE:
                 continue

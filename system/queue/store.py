@@ -15,6 +15,7 @@ import contextlib
 import csv
 import io
 import json
+import uuid
 from collections.abc import Sequence
 
 import asyncpg
@@ -79,7 +80,8 @@ class Store:
     async def me(self, uid: int) -> dict:
         async with self.db.connection() as conn:
             row = await conn.fetchrow(q("me"), uid)
-        return {"id": row["id"], "username": row["username"], "event_seq": row["event_seq"], "events_kept_from": row["events_kept_from"]}
+        return {"id": row["id"], "username": row["username"], "event_seq": row["event_seq"], "events_kept_from": row["events_kept_from"],
+                "event_id": str(row["event_id"]) if row["event_id"] else None}
 
     async def password_hash_of(self, username: str) -> tuple[int, str] | None:
         async with self.db.connection() as conn:
@@ -260,17 +262,18 @@ class Store:
                 "total": {"queued": row["queued"], "running": row["running"]}, "workers": row["workers"]}
 
     # ------------------------------------------------------------ events
-    async def event_position(self, uid: int) -> tuple[int, int]:
-        """The user's last event seq, and the first seq still kept (older ones were swept)."""
+    async def event_position(self, uid: int) -> tuple[int, int, uuid.UUID | None]:
+        """The user's last event seq, the first seq still kept (older ones were swept), and the last event's id."""
         async with self.db.connection() as conn:
             row = await conn.fetchrow(q("event_position"), uid)
-        return row["event_seq"], row["events_kept_from"]
+        return row["event_seq"], row["events_kept_from"], row["event_id"]
 
     async def sweep_events(self, older_than_s: float, limit: int) -> int:
         """Delete up to ``limit`` events older than ``older_than_s``; how many went."""
         async with self.db.connection() as conn:
             return (await conn.fetchrow(q("sweep_events"), older_than_s, limit))["events"]
 
-    async def events_after(self, uid: int, after: int, limit: int) -> list[asyncpg.Record]:
+    async def events_from(self, uid: int, after: int, limit: int) -> list[asyncpg.Record]:
+        """The event at seq ``after`` if it is still there, then up to ``limit`` later ones, in order."""
         async with self.db.connection() as conn:
-            return await conn.fetch(q("events_after"), uid, after, limit)
+            return await conn.fetch(q("events_from"), uid, after, limit)

@@ -32,6 +32,14 @@ Only what the job itself causes (an image the model refuses, a server error)
 counts as a failed attempt.  A job whose lease was lost (this worker was too
 slow or presumed dead) writes nothing: the database refuses its lease token,
 so the worker that took it over wins.
+
+A write the database acknowledged can still be lost: a failover to a replica
+that lacked the last commits (asynchronous replication) keeps the job running
+under the lease this worker wrote under, and nobody renews it.  So the worker
+remembers what it wrote, for as long as such a lease could run, and each
+heartbeat asks which of those jobs the database has running under that lease
+again; it writes those again at once (it still has them) instead of leaving
+them to stall until the lease runs out.
 """
 
 from __future__ import annotations
@@ -45,7 +53,9 @@ import os
 import socket
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 
 import aiohttp
 import asyncpg
@@ -111,6 +121,22 @@ class Lease:
         self.check()
 
 
+@dataclass
+class Written:
+    """A result or failure this worker wrote, kept while the lease it was written under could still be running."""
+
+    job: jobstore.ClaimedJob  # without its image
+    what: str
+    write: Callable[[asyncpg.Connection], Awaitable[object]]
+    until: float  # time.monotonic()
+    again: bool = False  # being written again now
+
+
+# How many written results a worker keeps to write again (each a mask and its outlines: tens of kB); past this the
+# oldest are let go, and a failover that lost them leaves those jobs to their lease's end, as before.
+KEEP_WRITTEN = 2000
+
+
 class Worker:
     def __init__(self, settings: WorkerSettings) -> None:
         self.settings = settings
@@ -122,6 +148,7 @@ class Worker:
         self.running: dict[asyncio.Task, jobstore.ClaimedJob] = {}  # each job's task, and the job
         self.held: set[int] = set()  # the jobs this process runs, each holding one of its slots
         self.claiming: set[uuid.UUID] = set()  # lease tokens of claims sent whose answer is not read yet
+        self.written: OrderedDict[uuid.UUID, Written] = OrderedDict()  # by the lease token each was written under
         self.circuit = Circuit()
 
     async def run(self) -> None:
@@ -188,9 +215,43 @@ class Worker:
                 async with self.pool.acquire() as conn:
                     await conn.execute(q("heartbeat"), self.name, sorted(self.held), list(self.claiming))
                     await jobstore.requeue_expired(conn, self.settings.retry_backoff_s)
+                    await self._write_lost_again(conn)
             except (*UNREACHABLE, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("database error in the upkeep: %r", exc)
             await asyncio.sleep(self.settings.poll_interval_s)
+
+    def _remember(self, job: jobstore.ClaimedJob, what: str, write: Callable[[asyncpg.Connection], Awaitable[object]]) -> None:
+        self.written[job.lease_token] = Written(job, what, write, time.monotonic() + self.settings.lease_s)
+        self.written.move_to_end(job.lease_token)
+        while len(self.written) > KEEP_WRITTEN:
+            self.written.popitem(last=False)
+
+    async def _write_lost_again(self, conn: asyncpg.Connection) -> None:
+        """Write again, at once, what the database acknowledged and then lost (a failover to a replica that lacked
+        the last commits): the jobs it has running again under the lease this worker wrote them under."""
+        now = time.monotonic()
+        for token in [t for t, w in self.written.items() if w.until <= now]:
+            del self.written[token]
+        if not self.written:
+            return
+        ids, tokens = zip(*((w.job.id, t) for t, w in self.written.items()), strict=True)
+        for row in await conn.fetch(q("written_but_running"), list(ids), list(tokens)):
+            written = self.written.get(row["lease_token"])
+            if written is not None and not written.again:
+                written.again = True
+                log.warning("job %d: the database has it running again under the lease its %s was written under (it lost that "
+                            "commit: a failover); writing it again", written.job.id, written.what)
+                asyncio.create_task(self._write_again(written), name=f"again-{written.job.id}")
+
+    async def _write_again(self, written: Written) -> None:
+        try:
+            async with self.pool.acquire() as conn:
+                done = await written.write(conn)
+            log.info("job %d: its %s written again (%s)", written.job.id, written.what, done)
+        except Exception as exc:  # the next heartbeat asks again, while the lease could still run
+            log.warning("job %d: could not write its %s again (%r)", written.job.id, written.what, exc)
+        finally:
+            written.again = False
 
     async def _loop(self) -> None:
         while not self.stopping.is_set():
@@ -300,8 +361,9 @@ class Worker:
                 await self._fail(job, lease, failure.code, failure.message)
                 return
             mask = base64.b64decode(result["mask_png"])
-            stored = await self._write_while_leased(job, lease, "result", lambda conn: jobstore.complete(
-                conn, job, result["model_used"], mask, result["polygons"], result["spheroids"]))
+            done = replace(job, image=b"")  # what the write needs of the job: not its image, which may be kept a while
+            stored = await self._write_while_leased(done, lease, "result", lambda conn: jobstore.complete(
+                conn, done, result["model_used"], mask, result["polygons"], result["spheroids"]))
             if stored is False:
                 # either another worker took the job over, or an earlier try whose answer was lost stored it already
                 log.warning("job %d: the database no longer takes a result under this lease (taken over, or stored by an earlier "
@@ -319,8 +381,9 @@ class Worker:
             self.wake.set()  # room for another claim
 
     async def _fail(self, job: jobstore.ClaimedJob, lease: Lease, code: str, message: str) -> None:
-        status = await self._write_while_leased(job, lease, "failure", lambda conn: jobstore.fail_attempt(
-            conn, job.id, job.lease_token, code, message, self.settings.retry_backoff_s))
+        job_id, token = job.id, job.lease_token
+        status = await self._write_while_leased(replace(job, image=b""), lease, "failure", lambda conn: jobstore.fail_attempt(
+            conn, job_id, token, code, message, self.settings.retry_backoff_s))
         log.info("job %d attempt %d failed (%s): now %s", job.id, job.attempts, code, status)
 
     async def _write_while_leased(self, job: jobstore.ClaimedJob, lease: Lease, what: str,
@@ -332,7 +395,10 @@ class Worker:
             lease.check()
             try:
                 async with self.pool.acquire() as conn:
-                    return await write(conn)
+                    done = await write(conn)
+                if done not in (None, False):  # taken: remembered, in case a failover loses it (_write_lost_again)
+                    self._remember(job, what, write)
+                return done
             except Exception as exc:
                 if not database_away(exc):
                     raise

@@ -96,3 +96,50 @@ async def test_a_history_with_a_hole_fails_the_wait_at_once_naming_the_missing_s
         await stream.close()
         await runner.cleanup()
         await asyncio.sleep(0)
+
+
+async def test_a_history_taken_back_by_a_failover_fails_the_wait_at_once_and_the_reconnection_names_its_event():
+    """A stream the service closes with events_rewound (it was shown events the kept history lost) is a violation
+    said at once, with the seq and id it was shown; a reconnection names the id of the last event it has."""
+    import asyncio
+    import json
+    import time
+
+    import pytest
+    from aiohttp import web
+
+    from system.contract import EVENTS_REWOUND_CLOSE_CODE
+
+    opened = []
+
+    async def socket(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        opened.append(dict(request.query))
+        if len(opened) == 1:
+            await ws.send_str(json.dumps({"seq": 1, "type": "job.queued", "ts": "2026-12-08T00:00:00+00:00", "event_id": "e-1",
+                                          "project_id": 1, "batch_id": 1, "job_id": 1, "image_id": 1, "status": "queued"}))
+            await ws.close(code=1013, message=b"unavailable")
+        else:
+            await ws.close(code=EVENTS_REWOUND_CLOSE_CODE, message=b"events_rewound")
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/api/events", socket)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    stream = EventStream([f"http://127.0.0.1:{port}"], "token", project_ids={1})
+    try:
+        await stream.connect(after=0)
+        began = time.monotonic()
+        with pytest.raises(AssertionError, match="no longer holds event seq 1 .e-1. that this stream was shown"):
+            await stream.wait_for(lambda evs: False, timeout=30, describe="events that will never come")
+        assert time.monotonic() - began < 5 and opened == [{"after": "0"}, {"after": "1", "event_id": "e-1"}], opened
+        assert stream.ended == EVENTS_REWOUND_CLOSE_CODE
+    finally:
+        await stream.close()
+        await runner.cleanup()
+        await asyncio.sleep(0)

@@ -479,3 +479,17 @@ def test_the_repository_names_no_package_host():
         text = path.read_bytes().decode(errors="ignore")
         found += [f"{name}: {h}" for h in hosts if h in text]
     assert not found, f"a package host is written into the repository (take it from the machine's apt or pip configuration): {found[:5]}"
+
+
+def test_every_seeded_defect_still_finds_the_code_it_changes():
+    """scripts/mutants.py seeds each defect by replacing a text of system/: a text the code no longer holds seeds
+    nothing, and the defect would be reported as though it were tested (three had gone stale unnoticed)."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from mutants import DEFECTS
+    finally:
+        sys.path.pop(0)
+    stale = [(d.name, f) for d in DEFECTS for f, old, _ in d.edits if old not in (ROOT / "system" / f).read_text()]
+    assert not stale, f"defects whose text is no longer in system/: {stale}"

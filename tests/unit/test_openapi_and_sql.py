@@ -65,7 +65,7 @@ def test_links_lead_to_operations_that_exist():
 
 def test_named_queries_load():
     names = set(sql.queries())
-    assert {"claim_job", "complete_job", "fail_attempt", "renew_lease", "events_after", "emit_events"} <= names
+    assert {"claim_job", "complete_job", "fail_attempt", "renew_lease", "events_from", "emit_events"} <= names
     assert all(body.strip() for body in sql.queries().values())
 
 

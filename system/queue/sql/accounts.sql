@@ -5,8 +5,10 @@
 INSERT INTO users (username, password_hash) VALUES ($1, $2) RETURNING id;
 
 -- me --
--- The signed-in user, with where their event stream stands.
-SELECT id, username, event_seq, events_kept_from FROM users WHERE id = $1;
+-- The signed-in user, with where their event stream stands (the newest seq and its event's id).
+SELECT u.id, u.username, u.event_seq, u.events_kept_from, e.event_id
+FROM users u LEFT JOIN events e ON e.user_id = u.id AND e.seq = u.event_seq
+WHERE u.id = $1;
 
 -- user_by_name --
 SELECT id, password_hash FROM users WHERE username = $1;

@@ -2,15 +2,19 @@
 -- Events are appended by the job lifecycle (jobs.sql, emit_events).
 
 -- event_position --
--- Where a stream that asks for "only what happens from now on" starts, and the first seq still kept.
-SELECT event_seq, events_kept_from FROM users WHERE id = $1;
+-- Where a stream that asks for "only what happens from now on" starts (the newest seq and its event's id),
+-- and the first seq still kept.
+SELECT u.event_seq, u.events_kept_from, e.event_id
+FROM users u LEFT JOIN events e ON e.user_id = u.id AND e.seq = u.event_seq
+WHERE u.id = $1;
 
--- events_after --
--- $1 user, $2 last seq the client has, $3 page size
-SELECT seq, type, body, created_at FROM events
-WHERE user_id = $1 AND seq > $2
+-- events_from --
+-- $1 user, $2 the last seq the client has (read again, so the socket can check it is the event the client
+-- saw), $3 page size: that event, if still there, then up to $3 later ones.
+SELECT seq, type, body, created_at, event_id FROM events
+WHERE user_id = $1 AND seq >= $2
 ORDER BY seq
-LIMIT $3;
+LIMIT $3 + 1;
 
 -- sweep_events --
 -- Delete up to $2 events older than $1 seconds, oldest first, and move each researcher's events_kept_from

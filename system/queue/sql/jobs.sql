@@ -81,6 +81,15 @@ SELECT j.id, j.batch_id, j.image_id, j.project_id, j.user_id, j.model, j.thresho
 FROM jobs j
 WHERE j.status = 'running' AND j.lease_token = $1::uuid;
 
+-- written_but_running --
+-- Of the jobs a worker wrote a result or a failure for ($1 their ids, $2 the lease tokens they were written
+-- under), those running under that lease again: the database acknowledged the write and lost it (a failover
+-- to a replica that lacked the last commits).  The worker writes them again at once.
+SELECT j.id, j.lease_token
+FROM unnest($1::bigint[], $2::uuid[]) AS w(id, token)
+JOIN jobs j ON j.id = w.id AND j.lease_token = w.token
+WHERE j.status = 'running';
+
 -- renew_lease --
 UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3::float8)
 WHERE id = $1 AND lease_token = $2 AND status = 'running'
