@@ -115,7 +115,8 @@ DEFECTS = (
         ("queue/worker.py", "                job = await self._claimed_meanwhile(token, sent)", "                job = None"),),
         "network.feature", "answer to a worker taking an image is lost"),
     Defect("the LISTEN connection never comes back", "events keep flowing after connections drop", (
-        ("queue/listener.py", "        backoff, lost_at = 0.1, None\n        while True:", "        backoff, lost_at = 0.1, None\n        for _ in range(1):"),),
+        ("queue/listener.py", "        backoff, lost_at = 0.1, None\n        while True:",
+         "        backoff, lost_at = 0.1, None\n        for _ in range(1):"),),
         "chaos.feature", "Every database connection is dropped"),
     Defect("the threshold ignored", "the threshold a researcher picks is the one used", (
         ("inference/preprocess.py", "cut = float(np.log(threshold / (1.0 - threshold)))", "cut = 0.0"),),
