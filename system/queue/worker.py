@@ -149,6 +149,7 @@ class Worker:
         self.held: set[int] = set()  # the jobs this process runs, each holding one of its slots
         self.claiming: set[uuid.UUID] = set()  # lease tokens of claims sent whose answer is not read yet
         self.written: OrderedDict[uuid.UUID, Written] = OrderedDict()  # by the lease token each was written under
+        self.writing_again: set[asyncio.Task] = set()  # held until done: the loop keeps only weak references to tasks
         self.circuit = Circuit()
 
     async def run(self) -> None:
@@ -241,7 +242,9 @@ class Worker:
                 written.again = True
                 log.warning("job %d: the database has it running again under the lease its %s was written under (it lost that "
                             "commit: a failover); writing it again", written.job.id, written.what)
-                asyncio.create_task(self._write_again(written), name=f"again-{written.job.id}")
+                task = asyncio.create_task(self._write_again(written), name=f"again-{written.job.id}")
+                self.writing_again.add(task)
+                task.add_done_callback(self.writing_again.discard)
 
     async def _write_again(self, written: Written) -> None:
         try:
